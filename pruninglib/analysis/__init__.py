@@ -1,0 +1,1 @@
+"""Analyses of pruned networks: connectivity (collapse, effective sparsity, conservation)."""

@@ -1,0 +1,354 @@
+"""Experiment specifications: frozen, validated dataclasses with a canonical JSON form and hash.
+
+A :class:`RunSpec` bundles everything that changes a result (data, model, pruning, training,
+seed). Its hash names the directory the result is stored in, so the spec *is* the cache key.
+Anything that does not change the numbers (device, results directory, progress bars) is an
+argument of :func:`pruninglib.experiments.run`, not a field here.
+
+Conventions used everywhere in the study:
+
+* **density** d = kept fraction of the prunable weights, in (0, 1];
+* **sparsity** = 1 - d;
+* **compression ratio** rho = 1 / d (the SynFlow paper plots rho = 10**alpha).
+
+Every constructor validates its fields and raises :class:`ConfigError` with one line that
+names the field, the bad value and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A spec field has a value that is not allowed (the message names field, value, allowed)."""
+
+
+def _fail(owner: str, name: str, value: Any, allowed: str) -> None:
+    raise ConfigError(f"{owner}.{name}={value!r} is not allowed: {allowed}")
+
+
+def _check_choice(owner: str, name: str, value: Any, choices) -> None:
+    choices = sorted(choices)
+    if value not in choices:
+        _fail(owner, name, value, "one of " + ", ".join(map(str, choices)))
+
+
+def _check_number(owner: str, name: str, value: Any, *, low=None, high=None,
+                  low_open=False, high_open=False, integer=False) -> None:
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or (
+            not integer and not math.isfinite(value)):
+        _fail(owner, name, value, "an integer" if integer else "a finite number")
+    lo_ok = low is None or (value > low if low_open else value >= low)
+    hi_ok = high is None or (value < high if high_open else value <= high)
+    if not (lo_ok and hi_ok):
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+        _fail(owner, name, value, " and ".join(s for s in (lo, hi) if s))
+
+
+def _check_bool(owner: str, name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        _fail(owner, name, value, "True or False")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which dataset and which part of it.
+
+    name: a key of ``pruninglib.data.DATASETS`` (fashion_mnist, mnist, mnist1d, cifar10,
+        cifar100, synthetic).
+    train_subset / test_subset: number of images kept (None = all), drawn once with
+        ``subset_seed`` so that every run seed sees the same images.
+    augment: random crop (padding 4) and horizontal flip on image batches (CIFAR recipe).
+    """
+
+    name: str = "fashion_mnist"
+    train_subset: int | None = None
+    test_subset: int | None = None
+    subset_seed: int = 0
+    augment: bool = False
+
+    def __post_init__(self) -> None:
+        from .data import DATASETS
+
+        _check_choice("data", "name", self.name, DATASETS)
+        for name in ("train_subset", "test_subset"):
+            value = getattr(self, name)
+            if value is not None:
+                _check_number("data", name, value, low=1, integer=True)
+        _check_number("data", "subset_seed", self.subset_seed, low=0, integer=True)
+        _check_bool("data", "augment", self.augment)
+
+
+ACTIVATIONS = ("relu", "tanh", "elu", "selu", "gelu", "silu", "leaky_relu", "linear")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which network and how it is initialised.
+
+    name: a key of ``pruninglib.models.MODELS``.
+    width: multiplier on every hidden width / channel count (1.0 = the published size).
+    hidden: hidden-layer widths of the ``mlp`` model, input to output (ignored elsewhere: must
+        stay empty).
+    activation: nonlinearity of ``mlp`` / ``resmlp`` (the CNNs use ReLU).
+    sigma_w, sigma_b: if given, weights ~ N(0, sigma_w**2 / fan_in) and biases ~ N(0, sigma_b**2)
+        (mean-field / Edge-of-Chaos parameterisation); if None, Kaiming-normal weights
+        (fan_in, ReLU gain, i.e. sigma_w = sqrt 2) and zero biases, as the SynFlow code does.
+    bias: whether conv / linear layers have biases.
+    batchnorm: None = the architecture's default (VGG and ResNet have it, MLPs and Conv-N not).
+    stable: ResNets only: scale each residual branch by 1/sqrt(L), L = number of blocks
+        (Hayou et al.'s Stable ResNet).
+    """
+
+    name: str = "lenet_300_100"
+    width: float = 1.0
+    hidden: tuple[int, ...] = ()
+    activation: str = "relu"
+    sigma_w: float | None = None
+    sigma_b: float | None = None
+    bias: bool = True
+    batchnorm: bool | None = None
+    stable: bool = False
+
+    def __post_init__(self) -> None:
+        from .models import MODELS
+
+        _check_choice("model", "name", self.name, MODELS)
+        _check_number("model", "width", self.width, low=0, low_open=True)
+        hidden = tuple(self.hidden)
+        object.__setattr__(self, "hidden", hidden)
+        if self.name in ("mlp", "resmlp"):
+            if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
+                                 for h in hidden):
+                _fail("model", "hidden", self.hidden,
+                      f"a non-empty tuple of positive integers for model {self.name!r}")
+        elif hidden:
+            _fail("model", "hidden", self.hidden, "empty unless model.name is 'mlp' or 'resmlp'")
+        _check_choice("model", "activation", self.activation, ACTIVATIONS)
+        for name in ("sigma_w", "sigma_b"):
+            if getattr(self, name) is not None:
+                _check_number("model", name, getattr(self, name), low=0)
+        _check_bool("model", "bias", self.bias)
+        if self.batchnorm is not None:
+            _check_bool("model", "batchnorm", self.batchnorm)
+        _check_bool("model", "stable", self.stable)
+        if self.stable and not (self.name.startswith("resnet") or self.name == "resmlp"):
+            _fail("model", "stable", self.stable, "True only for resnet* and resmlp models")
+
+
+PRUNE_METHODS = ("dense", "random", "magnitude", "snip", "grasp", "synflow",
+                 "uniform", "erk", "smart_ratio", "imp")
+"""dense: no pruning. random: N(0,1) scores, global threshold (SynFlow code's Rand).
+magnitude / snip / grasp / synflow: scores at initialisation (see ``pruners.scores``).
+uniform / erk / smart_ratio: random masks with prescribed layer densities.
+imp: iterative magnitude pruning after training with rewinding to initialisation."""
+
+SCOPES = ("global", "layerwise")
+SCHEDULES = ("exponential", "linear")
+BN_MODES = ("eval", "train")
+RESCALE = ("none", "fan_in")
+
+
+@dataclass(frozen=True)
+class PruneSpec:
+    """How the mask is found.
+
+    method: one of ``PRUNE_METHODS``.
+    density: kept fraction of prunable weights, in (0, 1]; 1.0 with method 'dense'.
+    scope: 'global' ranks all prunable weights together; 'layerwise' keeps ``density`` of
+        every layer.
+    iterations: scoring rounds (None = the method's default: 100 for synflow, 1 otherwise;
+        for 'imp' the number of train-prune-rewind rounds, default 5).
+    schedule: density after round k of n: 'exponential' d**(k/n), 'linear' 1-(1-d)k/n.
+    samples_per_class: class-balanced images used by SNIP and GraSP scores.
+    bn_mode: BatchNorm mode while scoring ('eval' as the SynFlow code, 'train' as GraSP's).
+    include_classifier: whether the last linear layer is prunable.
+    grasp_temperature: softmax temperature T of GraSP (200 in both reference codes).
+    shuffle: re-draw the kept positions uniformly at random inside each layer (same count).
+    reinit: re-sample the surviving weights from the initialisation distribution.
+    invert: keep the lowest-scoring weights instead of the highest.
+    rescale: 'fan_in' restores each unit's incoming squared norm to its dense value after
+        pruning (Hayou et al.'s rescaling trick, paper's intent); 'none' keeps weights as they are.
+    """
+
+    method: str = "dense"
+    density: float = 1.0
+    scope: str = "global"
+    iterations: int | None = None
+    schedule: str = "exponential"
+    samples_per_class: int = 10
+    bn_mode: str = "eval"
+    include_classifier: bool = True
+    grasp_temperature: float = 200.0
+    shuffle: bool = False
+    reinit: bool = False
+    invert: bool = False
+    rescale: str = "none"
+
+    def __post_init__(self) -> None:
+        _check_choice("prune", "method", self.method, PRUNE_METHODS)
+        _check_number("prune", "density", self.density, low=0, high=1, low_open=True)
+        if self.method == "dense" and self.density != 1.0:
+            _fail("prune", "density", self.density, "1.0 when prune.method is 'dense'")
+        if self.method != "dense" and self.density == 1.0 and (self.shuffle or self.invert):
+            _fail("prune", "density", self.density, "< 1 when shuffle or invert is asked for")
+        _check_choice("prune", "scope", self.scope, SCOPES)
+        if self.iterations is None:
+            default = {"synflow": 100, "imp": 5}.get(self.method, 1)
+            object.__setattr__(self, "iterations", default)
+        _check_number("prune", "iterations", self.iterations, low=1, integer=True)
+        _check_choice("prune", "schedule", self.schedule, SCHEDULES)
+        _check_number("prune", "samples_per_class", self.samples_per_class, low=1, integer=True)
+        _check_choice("prune", "bn_mode", self.bn_mode, BN_MODES)
+        _check_bool("prune", "include_classifier", self.include_classifier)
+        _check_number("prune", "grasp_temperature", self.grasp_temperature, low=0,
+                      low_open=True)
+        for name in ("shuffle", "reinit", "invert"):
+            _check_bool("prune", name, getattr(self, name))
+        _check_choice("prune", "rescale", self.rescale, RESCALE)
+
+    @classmethod
+    def from_compression(cls, method: str, compression: float, **kwargs) -> "PruneSpec":
+        """Spec at compression ratio rho = 1/density (rho >= 1)."""
+        _check_number("prune", "compression", compression, low=1)
+        return cls(method=method, density=1.0 / compression, **kwargs)
+
+    @property
+    def compression(self) -> float:
+        """Compression ratio rho = 1 / density."""
+        return 1.0 / self.density
+
+
+OPTIMIZERS = ("sgd", "adam")
+LR_SCHEDULES = ("constant", "cosine", "step")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How the (pruned) network is trained.
+
+    epochs: passes over the training set (0 = evaluate at initialisation only).
+    lr: initial learning rate; schedule 'cosine' anneals to 0 per step, 'step' multiplies by
+        ``gamma`` at each fraction of training in ``milestones``.
+    weight_decay: L2 coefficient (coupled, as torch SGD/Adam do).
+    label_smoothing: cross-entropy label smoothing in [0, 1).
+    bf16: bfloat16 autocast for the forward pass (about 2x faster convolutions on CPUs that
+        support it; changes numerics, so it is part of the spec).
+    """
+
+    epochs: int = 3
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    milestones: tuple[float, ...] = (0.5, 0.75)
+    gamma: float = 0.1
+    label_smoothing: float = 0.0
+    bf16: bool = False
+
+    def __post_init__(self) -> None:
+        _check_number("train", "epochs", self.epochs, low=0, integer=True)
+        _check_number("train", "batch_size", self.batch_size, low=1, integer=True)
+        _check_choice("train", "optimizer", self.optimizer, OPTIMIZERS)
+        _check_number("train", "lr", self.lr, low=0, low_open=True)
+        _check_number("train", "momentum", self.momentum, low=0, high=1, high_open=True)
+        _check_bool("train", "nesterov", self.nesterov)
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
+            _fail("train", "nesterov", self.nesterov, "True only with sgd and momentum > 0")
+        _check_number("train", "weight_decay", self.weight_decay, low=0)
+        _check_choice("train", "schedule", self.schedule, LR_SCHEDULES)
+        milestones = tuple(self.milestones)
+        object.__setattr__(self, "milestones", milestones)
+        if any(isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m < 1
+               for m in milestones) or list(milestones) != sorted(milestones):
+            _fail("train", "milestones", self.milestones,
+                  "increasing fractions of training strictly between 0 and 1")
+        _check_number("train", "gamma", self.gamma, low=0, high=1, low_open=True)
+        _check_number("train", "label_smoothing", self.label_smoothing, low=0, high=1,
+                      high_open=True)
+        _check_bool("train", "bf16", self.bf16)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One experiment: prune ``model`` at initialisation on ``data`` and train it.
+
+    seed: seeds initialisation, pruning randomness and batch order.
+    """
+
+    data: DataSpec = field(default_factory=DataSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    prune: PruneSpec = field(default_factory=PruneSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name, kind in (("data", DataSpec), ("model", ModelSpec), ("prune", PruneSpec),
+                           ("train", TrainSpec)):
+            if not isinstance(getattr(self, name), kind):
+                _fail("run", name, getattr(self, name), f"a {kind.__name__}")
+        _check_number("run", "seed", self.seed, low=0, integer=True)
+        if self.prune.method == "imp" and self.train.epochs == 0:
+            _fail("train", "epochs", 0, ">= 1 when prune.method is 'imp' (it trains to prune)")
+
+    # -- canonical form ---------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Nested plain-Python dict (tuples become lists)."""
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no whitespace; equal specs give equal strings."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+
+    def key(self) -> str:
+        """Stable 16-hex-digit hash of the canonical JSON (the run's cache key)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunSpec":
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
+        parts = {}
+        for name, kind in (("data", DataSpec), ("model", ModelSpec), ("prune", PruneSpec),
+                           ("train", TrainSpec)):
+            sub = dict(d.get(name, {}))
+            known = {f.name for f in fields(kind)}
+            unknown = set(sub) - known
+            if unknown:
+                _fail(name, sorted(unknown)[0], sub[sorted(unknown)[0]],
+                      "a field of " + kind.__name__ + ": " + ", ".join(sorted(known)))
+            for tuple_field in ("hidden", "milestones"):
+                if tuple_field in sub:
+                    sub[tuple_field] = tuple(sub[tuple_field])
+            parts[name] = kind(**sub)
+        extra = set(d) - {"data", "model", "prune", "train", "seed"}
+        if extra:
+            _fail("run", sorted(extra)[0], d[sorted(extra)[0]],
+                  "a field of RunSpec: data, model, prune, train, seed")
+        return cls(seed=d.get("seed", 0), **parts)
+
+    def replace(self, **changes) -> "RunSpec":
+        """Copy with changes given as dotted paths, e.g. ``replace(**{"prune.density": 0.1})``
+        or with ``__`` for dots: ``replace(prune__density=0.1, seed=2)``."""
+        d = self.to_dict()
+        for path, value in changes.items():
+            keys = path.replace("__", ".").split(".")
+            target = d
+            for k in keys[:-1]:
+                if k not in target or not isinstance(target[k], dict):
+                    _fail("run", path, value, "a dotted path like 'prune.density' or 'seed'")
+                target = target[k]
+            if keys[-1] not in target:
+                _fail("run", path, value,
+                      f"a field of {keys[0]}: " + ", ".join(sorted(target)))
+            target[keys[-1]] = list(value) if isinstance(value, tuple) else value
+        return RunSpec.from_dict(d)
