@@ -74,7 +74,7 @@ class ResultStore:
             _atomic_write(directory / "weights.safetensors",
                           lambda tmp: save_file(tensors, tmp))
         record = {"checksum": _checksum(payload), "payload": payload}
-        text = json.dumps(record, sort_keys=True, indent=1)
+        text = json.dumps(record, indent=1)  # key order kept: tables read back identically
         _atomic_write(directory / "result.json", lambda tmp: Path(tmp).write_text(text))
         return directory
 
