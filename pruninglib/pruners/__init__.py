@@ -19,7 +19,7 @@ from torch import nn
 from ..masks import Mask, full_mask, shuffle_within_layers
 from .ratios import LAYER_RATIOS, exact_counts
 from .scores import SCORERS, ScoringContext
-from .selection import kept_count, schedule_densities, select_global, select_per_layer
+from .selection import AliveWeights, kept_count, schedule_densities, select_per_layer
 
 __all__ = ["prune", "ScoringContext", "rescale_fan_in", "magnitude_round"]
 
@@ -44,12 +44,13 @@ def prune(model: nn.Module, spec, ctx: ScoringContext) -> Mask:
         mask = select_per_layer(scores, alive, dict(zip(alive, counts)), spec.method)
     elif spec.method in SCORERS:
         scorer = SCORERS[spec.method](model, ctx, spec)
-        mask = alive
+        survivors = AliveWeights(alive)
         for d in schedule_densities(spec.density, spec.iterations, spec.schedule):
-            scores = scorer(mask)
+            scores = scorer(survivors.mask())
             if spec.invert:
                 scores = {n: -s for n, s in scores.items()}
-            mask = _select(scores, mask, d, spec.scope, spec.method)
+            _narrow(survivors, scores, d, spec.scope, spec.method)
+        mask = survivors.mask()
     else:
         raise ValueError(f"prune.method={spec.method!r} cannot be run by pruners.prune: "
                          f"it needs training (use experiments.run)")
@@ -58,13 +59,15 @@ def prune(model: nn.Module, spec, ctx: ScoringContext) -> Mask:
     return mask
 
 
-def _select(scores, alive: Mask, density: float, scope: str, method: str) -> Mask:
-    sizes = {n: m.numel() for n, m in alive.items()}
+def _narrow(survivors: AliveWeights, scores, density: float, scope: str, method: str) -> None:
+    """Prune ``survivors`` to ``density`` of all prunable weights, globally or per layer."""
+    sizes = {n: math.prod(shape) for n, shape in survivors.shapes.items()}
+    total_keep = kept_count(density, sum(sizes.values()))
     if scope == "global":
-        return select_global(scores, alive, kept_count(density, sum(sizes.values())), method)
-    counts = exact_counts([density] * len(sizes), list(sizes.values()),
-                          kept_count(density, sum(sizes.values())))
-    return select_per_layer(scores, alive, dict(zip(sizes, counts)), method)
+        survivors.keep_global(scores, total_keep, method)
+    else:
+        counts = exact_counts([density] * len(sizes), list(sizes.values()), total_keep)
+        survivors.keep_per_layer(scores, dict(zip(sizes, counts)), method)
 
 
 def magnitude_round(model: nn.Module, alive: Mask, density: float, scope: str = "global"
@@ -72,8 +75,9 @@ def magnitude_round(model: nn.Module, alive: Mask, density: float, scope: str = 
     """One round of magnitude pruning of the (trained) weights to ``density`` of all
     prunable weights, among the still-alive ones (open_lth's ``sparse_global``, exact count)."""
     named = dict(model.named_parameters())
-    scores = {n: named[n].detach().abs() for n in alive}
-    return _select(scores, alive, density, scope, "magnitude")
+    survivors = AliveWeights(alive)
+    _narrow(survivors, {n: named[n].detach().abs() for n in alive}, density, scope, "magnitude")
+    return survivors.mask()
 
 
 @torch.no_grad()

@@ -9,18 +9,28 @@ only (the reference runs a k-th value over all N scores every round).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 
 from ..masks import Mask
 
 
-def _check_finite(scores: Mapping[str, torch.Tensor], method: str) -> None:
-    for name, s in scores.items():
-        if not torch.isfinite(s).all():
-            raise FloatingPointError(
-                f"{method} scores of {name} are not finite (nan/inf): the scoring overflowed")
+def _check_finite(values: torch.Tensor, method: str, where: str) -> None:
+    if not bool(torch.isfinite(values).all()):
+        raise FloatingPointError(
+            f"{method} scores of {where} are not finite (nan/inf): the scoring overflowed")
+
+
+def _kth_largest(values: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th largest entry of a 1-D tensor (1 <= k <= n). On the CPU numpy's introselect
+    (``np.partition``) is several times faster than ``torch.kthvalue``."""
+    n = values.numel()
+    if values.device.type == "cpu":
+        return torch.as_tensor(np.partition(values.numpy(), n - k)[n - k])
+    return torch.kthvalue(values, n - k + 1).values
 
 
 def _top_k_flat(values: torch.Tensor, k: int) -> torch.Tensor:
@@ -31,7 +41,7 @@ def _top_k_flat(values: torch.Tensor, k: int) -> torch.Tensor:
         return keep
     if k >= n:
         return ~keep
-    threshold = torch.kthvalue(values, n - k + 1).values  # the k-th largest value
+    threshold = _kth_largest(values, k).to(values.device)
     keep = values > threshold
     missing = k - int(keep.sum())
     if missing > 0:
@@ -40,40 +50,61 @@ def _top_k_flat(values: torch.Tensor, k: int) -> torch.Tensor:
     return keep
 
 
+class AliveWeights:
+    """The surviving weights of each layer as flat index tensors, narrowed round by round.
+
+    Holding indices (not masks) makes a pruning round cost O(alive) gathers and one k-th value
+    over the alive scores, plus an O(N) fill when a mask is asked for.
+    """
+
+    def __init__(self, alive: Mapping[str, torch.Tensor]):
+        self.shapes = {n: a.shape for n, a in alive.items()}
+        self.index = {n: torch.nonzero(a.reshape(-1)).flatten() for n, a in alive.items()}
+
+    def mask(self) -> Mask:
+        """The current survivors as a mask (dict name -> bool tensor)."""
+        out = {}
+        for n, i in self.index.items():
+            m = torch.zeros(math.prod(self.shapes[n]), dtype=torch.bool, device=i.device)
+            out[n] = m.index_fill_(0, i, True).reshape(self.shapes[n])
+        return out
+
+    def _values(self, scores, name: str, method: str) -> torch.Tensor:
+        values = scores[name].reshape(-1)[self.index[name]]
+        _check_finite(values, method, name)
+        return values
+
+    def keep_global(self, scores: Mapping[str, torch.Tensor], keep: int,
+                    method: str = "scores") -> None:
+        """Keep the ``keep`` highest-scoring survivors over all layers together."""
+        values = [self._values(scores, n, method) for n in self.index]
+        chosen = torch.split(_top_k_flat(torch.cat(values), keep), [len(v) for v in values])
+        self.index = {n: i[c] for (n, i), c in zip(self.index.items(), chosen)}
+
+    def keep_per_layer(self, scores: Mapping[str, torch.Tensor], keep: Mapping[str, int],
+                       method: str = "scores") -> None:
+        """Keep ``keep[name]`` highest-scoring survivors inside each layer separately."""
+        self.index = {n: i[_top_k_flat(self._values(scores, n, method), keep[n])]
+                      for n, i in self.index.items()}
+
+
 def select_global(scores: Mapping[str, torch.Tensor], alive: Mapping[str, torch.Tensor],
                   keep: int, method: str = "scores") -> Mask:
-    """Keep the ``keep`` highest-scoring still-alive weights over all layers together.
+    """Mask keeping the ``keep`` highest-scoring alive weights over all layers together.
 
     scores, alive: dicts name -> tensor of the parameter's shape (float scores, bool mask).
     """
-    _check_finite(scores, method)
-    names = list(alive)
-    flat_scores = torch.cat([scores[n].reshape(-1)[alive[n].reshape(-1)].double()
-                             for n in names])
-    chosen = _top_k_flat(flat_scores, keep)
-    out, start = {}, 0
-    for n in names:
-        m = alive[n].reshape(-1).clone()
-        idx = torch.nonzero(m).flatten()
-        m[idx] = chosen[start:start + idx.numel()]
-        start += idx.numel()
-        out[n] = m.reshape(alive[n].shape)
-    return out
+    weights = AliveWeights(alive)
+    weights.keep_global(scores, keep, method)
+    return weights.mask()
 
 
 def select_per_layer(scores: Mapping[str, torch.Tensor], alive: Mapping[str, torch.Tensor],
                      keep: Mapping[str, int], method: str = "scores") -> Mask:
-    """Keep ``keep[name]`` highest-scoring alive weights inside each layer separately."""
-    _check_finite(scores, method)
-    out = {}
-    for n, a in alive.items():
-        flat_alive = a.reshape(-1)
-        idx = torch.nonzero(flat_alive).flatten()
-        chosen = _top_k_flat(scores[n].reshape(-1)[idx].double(), keep[n])
-        m = torch.zeros_like(flat_alive)
-        m[idx[chosen]] = True
-        out[n] = m.reshape(a.shape)
-    return out
+    """Mask keeping ``keep[name]`` highest-scoring alive weights inside each layer."""
+    weights = AliveWeights(alive)
+    weights.keep_per_layer(scores, keep, method)
+    return weights.mask()
 
 
 def schedule_densities(density: float, rounds: int, schedule: str) -> list[float]:
