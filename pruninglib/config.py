@@ -200,10 +200,8 @@ class PruneSpec:
         if self.method != "dense" and self.density == 1.0 and (self.shuffle or self.invert):
             _fail("prune", "density", self.density, "< 1 when shuffle or invert is asked for")
         _check_choice("prune", "scope", self.scope, SCOPES)
-        if self.iterations is None:
-            default = {"synflow": 100, "imp": 5}.get(self.method, 1)
-            object.__setattr__(self, "iterations", default)
-        _check_number("prune", "iterations", self.iterations, low=1, integer=True)
+        if self.iterations is not None:
+            _check_number("prune", "iterations", self.iterations, low=1, integer=True)
         _check_choice("prune", "schedule", self.schedule, SCHEDULES)
         _check_number("prune", "samples_per_class", self.samples_per_class, low=1, integer=True)
         _check_choice("prune", "bn_mode", self.bn_mode, BN_MODES)
@@ -219,6 +217,15 @@ class PruneSpec:
         """Spec at compression ratio rho = 1/density (rho >= 1)."""
         _check_number("prune", "compression", compression, low=1)
         return cls(method=method, density=1.0 / compression, **kwargs)
+
+    @property
+    def rounds(self) -> int:
+        """Pruning rounds actually run: ``iterations``, or the method's default (100 for
+        synflow, 5 for imp, 1 otherwise). ``iterations`` stays None in the spec so that changing
+        ``method`` in a sweep also changes the default."""
+        if self.iterations is not None:
+            return self.iterations
+        return {"synflow": 100, "imp": 5}.get(self.method, 1)
 
     @property
     def compression(self) -> float:

@@ -94,10 +94,10 @@ def environment(device: torch.device) -> dict:
 
 def _iterative_magnitude(model, spec: RunSpec, data: Dataset, progress: bool) -> Mask:
     """IMP with rewinding to initialisation: train, prune the smallest trained weights to the
-    round's density, rewind the survivors to their initial values; ``prune.iterations`` rounds."""
+    round's density, rewind the survivors to their initial values; ``prune.rounds`` rounds."""
     initial = copy.deepcopy(model.state_dict())
     alive = full_mask(model, spec.prune.include_classifier)
-    densities = schedule_densities(spec.prune.density, spec.prune.iterations,
+    densities = schedule_densities(spec.prune.density, spec.prune.rounds,
                                    spec.prune.schedule)
     for level, target in enumerate(densities, start=1):
         train(model, data, spec.train, generator=_generator(spec.seed, f"imp-{level}"),

@@ -82,7 +82,13 @@ def test_spec_round_trips_through_its_canonical_json():
                    prune=PruneSpec("synflow", density=0.01), train=TrainSpec(epochs=5), seed=2)
     assert RunSpec.from_dict(spec.to_dict()) == spec
     assert RunSpec.from_dict(spec.to_dict()).key() == spec.key()
-    assert spec.prune.iterations == 100  # the method's default is made explicit, so it is hashed
+    assert spec.prune.rounds == 100 and spec.prune.iterations is None
+
+
+def test_changing_the_method_in_a_sweep_changes_the_default_rounds():
+    snip = RunSpec(prune=PruneSpec("snip", density=0.1))
+    assert snip.replace(**{"prune.method": "synflow"}).prune.rounds == 100
+    assert PruneSpec("synflow", density=0.1, iterations=1).rounds == 1
 
 
 def test_hash_changes_with_any_field_and_is_stable_across_processes():

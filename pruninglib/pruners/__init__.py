@@ -45,7 +45,7 @@ def prune(model: nn.Module, spec, ctx: ScoringContext) -> Mask:
     elif spec.method in SCORERS:
         scorer = SCORERS[spec.method](model, ctx, spec)
         survivors = AliveWeights(alive)
-        for d in schedule_densities(spec.density, spec.iterations, spec.schedule):
+        for d in schedule_densities(spec.density, spec.rounds, spec.schedule):
             scores = scorer(survivors.mask())
             if spec.invert:
                 scores = {n: -s for n, s in scores.items()}
