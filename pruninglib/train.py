@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -81,7 +81,9 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
           mask: Mapping[str, torch.Tensor] | None = None, augment: bool = False,
-          progress: bool = True, desc: str = "train") -> list[dict]:
+          progress: bool = True, desc: str = "train", resume: Mapping | None = None,
+          on_epoch: Callable[[dict], None] | None = None,
+          before_epoch: Callable[[int], None] | None = None) -> list[dict]:
     """Train ``model`` in place for ``spec.epochs`` (a TrainSpec); return one dict per epoch.
 
     Each dict: epoch, lr (at the epoch's end), train_loss (mean over batches, nats),
@@ -89,6 +91,15 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
     the epoch, evaluation included). With ``mask``, pruned weights are zeroed before training,
     their gradients are zeroed before every step and the weights are re-zeroed after it, so
     they stay exactly zero under momentum and weight decay.
+
+    on_epoch: called after every epoch with a dict: epoch (done so far), history (list so far),
+    optimizer and scheduler (the live objects), e.g. to save a checkpoint.
+    before_epoch: called with the epoch number (1-based) before that epoch's first step, e.g.
+    to set a schedule of the model's own (:class:`pruninglib.tost.Ghosts`); it must depend on
+    the epoch number only, so that a resumed run sees the same schedule.
+    resume: continue an interrupted training from such a point: a dict with epoch, history,
+    optimizer and scheduler (their ``state_dict()``s); the caller restores the model's weights
+    and ``generator``'s state to that point. The result is identical to an uninterrupted run.
     """
     device = next(model.parameters()).device
     optimizer = make_optimizer(model, spec)
@@ -96,11 +107,17 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
     scheduler = make_scheduler(optimizer, spec, steps)
     if mask is not None:
         apply_mask(model, mask)
-    history = []
-    bar = tqdm(total=spec.epochs * steps, desc=desc, disable=not progress, mininterval=2.0,
-               unit="step", leave=False)
-    for epoch in range(1, spec.epochs + 1):
+    history, first = [], 1
+    if resume is not None:
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        history, first = [dict(h) for h in resume["history"]], int(resume["epoch"]) + 1
+    bar = tqdm(total=spec.epochs * steps, initial=(first - 1) * steps, desc=desc,
+               disable=not progress, mininterval=2.0, unit="step", leave=False)
+    for epoch in range(first, spec.epochs + 1):
         start = time.perf_counter()
+        if before_epoch is not None:
+            before_epoch(epoch)
         model.train()
         loss_sum, correct, seen = 0.0, 0, 0
         for xb, yb in batches(data.train_x, data.train_y, spec.batch_size,
@@ -126,5 +143,8 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
                         "test_loss": test_loss, "test_accuracy": test_acc,
                         "seconds": time.perf_counter() - start})
         bar.set_postfix(test_acc=f"{test_acc:.3f}")
+        if on_epoch is not None:
+            on_epoch({"epoch": epoch, "history": history, "optimizer": optimizer,
+                      "scheduler": scheduler})
     bar.close()
     return history
