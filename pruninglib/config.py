@@ -152,7 +152,7 @@ imp: iterative magnitude pruning after training with rewinding to initialisation
 
 SCOPES = ("global", "layerwise")
 SCHEDULES = ("exponential", "linear")
-BN_MODES = ("eval", "train")
+BN_MODES = ("eval", "train", "none")
 RESCALE = ("none", "fan_in")
 
 
@@ -168,7 +168,9 @@ class PruneSpec:
         for 'imp' the number of train-prune-rewind rounds, default 5).
     schedule: density after round k of n: 'exponential' d**(k/n), 'linear' 1-(1-d)k/n.
     samples_per_class: class-balanced images used by SNIP and GraSP scores.
-    bn_mode: BatchNorm mode while scoring ('eval' as the SynFlow code, 'train' as GraSP's).
+    bn_mode: BatchNorm mode while scoring ('eval' as the SynFlow code, 'train' as GraSP's;
+        'none' scores a copy without BatchNorm, as Hayou et al.'s code does for SBP-SR, and the
+        mask is then trained with the BatchNorm layers in place).
     include_classifier: whether the last linear layer is prunable.
     grasp_temperature: softmax temperature T of GraSP (200 in both reference codes).
     shuffle: re-draw the kept positions uniformly at random inside each layer (same count).
@@ -286,10 +288,57 @@ class TrainSpec:
         _check_bool("train", "bf16", self.bf16)
 
 
+GHOST_ACTIVATIONS = ("none", "silu", "mish")
+
+
+@dataclass(frozen=True)
+class ToSTSpec:
+    """Sparse-training tricks of Jaiswal et al. 2022 (ToST) for a pruned network whose mask
+    stays fixed; applied by :mod:`pruninglib.tost` between pruning and training. Every field's
+    default is off. (ToST's other two tricks are existing fields: ``train.label_smoothing``
+    and ``prune.rescale='fan_in'``.)
+
+    ghost_activation: 'silu' (Swish) or 'mish' replaces every ReLU for the first epochs
+        ("ghost neurons"); 'none' = off.
+    ghost_activation_epochs: epochs 1..k train with the smooth activation and ReLU is back
+        from epoch k + 1 (1 <= k < train.epochs); None = the whole run, as the released code
+        does (it never switches back, so the evaluated net has the smooth activation).
+    ghost_skip_epochs: K >= 1 adds ghost skips (a 1x1 conv + BatchNorm in parallel with every
+        conv unit but the first) scaled by alpha = 1 - (e - 1) / K in epoch e <= K and removed
+        from epoch K + 1 on (K < train.epochs), so the evaluated net is the plain sparse net;
+        0 = off.
+    gradinit_steps: steps of a GradInit-style search for one scale per weight tensor of the
+        pruned net before training (Zhu et al. 2021, as ToST's LRsI uses it); 0 = off.
+    """
+
+    ghost_activation: str = "none"
+    ghost_activation_epochs: int | None = None
+    ghost_skip_epochs: int = 0
+    gradinit_steps: int = 0
+
+    def __post_init__(self) -> None:
+        _check_choice("tost", "ghost_activation", self.ghost_activation, GHOST_ACTIVATIONS)
+        if self.ghost_activation_epochs is not None:
+            _check_number("tost", "ghost_activation_epochs", self.ghost_activation_epochs,
+                          low=1, integer=True)
+            if self.ghost_activation == "none":
+                _fail("tost", "ghost_activation_epochs", self.ghost_activation_epochs,
+                      "None when tost.ghost_activation is 'none'")
+        _check_number("tost", "ghost_skip_epochs", self.ghost_skip_epochs, low=0, integer=True)
+        _check_number("tost", "gradinit_steps", self.gradinit_steps, low=0, integer=True)
+
+
+_SECTIONS = (("data", DataSpec), ("model", ModelSpec), ("prune", PruneSpec),
+             ("train", TrainSpec), ("tost", ToSTSpec))
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One experiment: prune ``model`` at initialisation on ``data`` and train it.
 
+    tost: training tricks for the pruned net (all off by default). A section at its default
+        is left out of the canonical form (:meth:`to_json`, :meth:`to_dict`), so every spec
+        that does not use it keeps the hash it had before the section existed.
     seed: seeds initialisation, pruning randomness and batch order.
     """
 
@@ -298,24 +347,39 @@ class RunSpec:
     prune: PruneSpec = field(default_factory=PruneSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
     seed: int = 0
+    tost: ToSTSpec = field(default_factory=ToSTSpec)
 
     def __post_init__(self) -> None:
-        for name, kind in (("data", DataSpec), ("model", ModelSpec), ("prune", PruneSpec),
-                           ("train", TrainSpec)):
+        for name, kind in _SECTIONS:
             if not isinstance(getattr(self, name), kind):
                 _fail("run", name, getattr(self, name), f"a {kind.__name__}")
         _check_number("run", "seed", self.seed, low=0, integer=True)
         if self.prune.method == "imp" and self.train.epochs == 0:
             _fail("train", "epochs", 0, ">= 1 when prune.method is 'imp' (it trains to prune)")
+        epochs = self.train.epochs
+        for name in ("ghost_activation_epochs", "ghost_skip_epochs"):
+            value = getattr(self.tost, name)
+            if value and value >= epochs:
+                _fail("tost", name, value, f"< train.epochs = {epochs} (a later epoch must "
+                                           f"train without the ghosts)")
 
     # -- canonical form ---------------------------------------------------------------
-    def to_dict(self) -> dict:
-        """Nested plain-Python dict (tuples become lists)."""
+    def to_dict(self, full: bool = False) -> dict:
+        """Nested plain-Python dict (tuples become lists): the canonical form, or with
+        ``full`` every section, ``tost`` included even at its default."""
+        if full:
+            return json.loads(json.dumps(dataclasses.asdict(self)))
         return json.loads(self.to_json())
 
     def to_json(self) -> str:
-        """Canonical JSON: sorted keys, no whitespace; equal specs give equal strings."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+        """Canonical JSON: sorted keys, no whitespace; equal specs give equal strings.
+
+        The ``tost`` section is left out while it equals ``ToSTSpec()`` (sections added after
+        results were cached do not change the hash of specs that do not use them)."""
+        d = dataclasses.asdict(self)
+        if self.tost == ToSTSpec():
+            del d["tost"]
+        return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
     def key(self) -> str:
         """Stable 16-hex-digit hash of the canonical JSON (the run's cache key)."""
@@ -323,10 +387,10 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`; a missing
+        section takes its defaults."""
         parts = {}
-        for name, kind in (("data", DataSpec), ("model", ModelSpec), ("prune", PruneSpec),
-                           ("train", TrainSpec)):
+        for name, kind in _SECTIONS:
             sub = dict(d.get(name, {}))
             known = {f.name for f in fields(kind)}
             unknown = set(sub) - known
@@ -337,16 +401,16 @@ class RunSpec:
                 if tuple_field in sub:
                     sub[tuple_field] = tuple(sub[tuple_field])
             parts[name] = kind(**sub)
-        extra = set(d) - {"data", "model", "prune", "train", "seed"}
+        extra = set(d) - {"data", "model", "prune", "train", "tost", "seed"}
         if extra:
             _fail("run", sorted(extra)[0], d[sorted(extra)[0]],
-                  "a field of RunSpec: data, model, prune, train, seed")
+                  "a field of RunSpec: data, model, prune, train, tost, seed")
         return cls(seed=d.get("seed", 0), **parts)
 
     def replace(self, **changes) -> "RunSpec":
         """Copy with changes given as dotted paths, e.g. ``replace(**{"prune.density": 0.1})``
         or with ``__`` for dots: ``replace(prune__density=0.1, seed=2)``."""
-        d = self.to_dict()
+        d = self.to_dict(full=True)
         for path, value in changes.items():
             keys = path.replace("__", ".").split(".")
             target = d

@@ -1,10 +1,18 @@
 """Runs and sweeps: spec in, cached result out.
 
-``run(spec)`` builds the model, prunes it at initialisation, trains it and stores the result
+``run(spec)`` builds the model, prunes it at initialisation, applies the training tricks of
+``spec.tost`` (:mod:`pruninglib.tost`; the mask stays fixed), trains it and stores the result
 under the spec's hash; a finished run is loaded, never recomputed. ``sweep(base, grid)`` runs
 the cartesian product of a grid of spec changes and returns a tidy DataFrame (one row per run),
 so an interrupted sweep resumes where it stopped. This is the only module that knows about
 caching.
+
+A run is computed under a claim on its store directory (:meth:`ResultStore.try_claim`), so
+workers sharing a results directory never compute the same run twice: :func:`attempt` returns
+None when another live worker holds the claim, :func:`run` waits for that worker's result.
+``sweep(..., executor=...)`` maps the missing runs to a process pool, SLURM (submitit) or Ray
+(:mod:`pruninglib.executors`). ``checkpoint_every`` saves the training state every few epochs
+(safetensors + JSON) so a preempted run resumes mid-training with identical numbers.
 """
 from __future__ import annotations
 
@@ -18,17 +26,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from . import __version__
 from .analysis.connectivity import effective_mask
-from .config import RunSpec
+from .config import ConfigError, RunSpec
 from .data import Dataset, class_balanced_batch, load_data
 from .masks import Mask, apply_mask, count, full_mask, layer_densities
 from .models import build_model
 from .pruners import ScoringContext, magnitude_round, prune, rescale_fan_in
 from .pruners.selection import schedule_densities
-from .store import ResultStore
+from .store import ResultStore, StoreError
+from .tost import Ghosts, gradinit
 from .train import evaluate, resolve_device, train
 
 
@@ -39,7 +47,7 @@ class Result:
     metrics: test_accuracy, test_loss (nats), train_accuracy, train_loss (last epoch; NaN when
         epochs = 0), density and compression achieved (direct), effective_density (weights on
         some input-output path), collapsed_layers (layers with no effective weight),
-        prune_seconds, train_seconds.
+        prune_seconds, train_seconds (GradInit included).
     history: one dict per epoch (see :func:`pruninglib.train.train`).
     layers: one dict per prunable layer: name, shape, numel, kept, density, effective_density.
     env: versions, device and thread count the run was computed with.
@@ -118,44 +126,213 @@ def _find_mask(model, spec: RunSpec, data: Dataset, progress: bool) -> Mask:
     return prune(model, spec.prune, ctx)
 
 
+def _initial_model(spec: RunSpec, data: Dataset, device: torch.device):
+    """The run's model at initialisation (seeded by the run seed's "init" stream)."""
+    torch.manual_seed(derive_seed(spec.seed, "init"))
+    return build_model(spec.model, tuple(data.input_shape), data.num_classes).to(device)
+
+
+def mask_of(spec: RunSpec, *, results_dir=None, device="cpu", data_root=None) -> Mask:
+    """The mask that :func:`run` trains for ``spec``, without training.
+
+    If the run is stored with its weights (``run(..., save_weights=True)``), the stored mask;
+    otherwise the mask is recomputed from the same initialisation, pruning batch and seeds as
+    the run's (identical on the same device; nothing is stored). Method 'imp' finds its mask by
+    training, so recomputing it costs its pruning rounds. Returns ``{name: bool tensor}`` on
+    the CPU, input to output.
+    """
+    store = ResultStore(results_dir)
+    key = spec.key()
+    stored = _cached(store, key, save_weights=True)
+    if stored is not None:  # safetensors sorts names: restore the run's layer order
+        tensors = store.load_weights(key)
+        return {layer["name"]: tensors[f"mask/{layer['name']}"].bool().cpu()
+                for layer in stored.layers}
+    dev = resolve_device(device)
+    data = _dataset(spec, dev, data_root)
+    mask = _find_mask(_initial_model(spec, data, dev), spec, data, progress=False)
+    return {n: m.bool().cpu() for n, m in mask.items()}
+
+
+def _cached(store: ResultStore, key: str, save_weights: bool) -> Result | None:
+    payload = store.load(key)
+    if payload is not None and (not save_weights
+                                or (store.directory(key) / "weights.safetensors").is_file()):
+        return Result.from_dict(payload)
+    return None
+
+
 def run(spec: RunSpec, *, results_dir=None, device="auto", progress: bool = True,
-        save_weights: bool = False, data_root=None) -> Result:
+        save_weights: bool = False, data_root=None, checkpoint_every: int | None = None,
+        poll_seconds: float = 2.0) -> Result:
     """Prune at initialisation, train and evaluate ``spec``; cached under ``spec.key()``.
 
     results_dir: where results live (default: ``$PRUNINGLIB_RESULTS`` or ``results/``).
     device: 'auto' (cuda if available), 'cpu' or 'cuda'. Not part of the key: a result computed
         on one device is reused on another (the device is recorded in ``Result.env``).
     save_weights: also store the final weights and the mask (safetensors).
+    checkpoint_every: save the training state every this many epochs (and once after pruning),
+        so that a killed or preempted run resumes where it stopped with identical numbers.
+        An existing checkpoint is resumed whatever this is; it is removed once the run is done.
+    poll_seconds: if another worker is computing this run (it holds the run's claim, see
+        :class:`pruninglib.store.Claim`), wait for its result, checking this often; if that
+        worker dies, compute the run here.
+
+    A run that raises records the error in the store (``error.json``) and raises it.
     """
     store = ResultStore(results_dir)
+    while True:
+        result = attempt(spec, store=store, device=device, progress=progress,
+                         save_weights=save_weights, data_root=data_root,
+                         checkpoint_every=checkpoint_every)
+        if result is not None:
+            return result
+        time.sleep(poll_seconds)
+
+
+def attempt(spec: RunSpec, *, store: ResultStore, device="auto", progress: bool = False,
+            save_weights: bool = False, data_root=None,
+            checkpoint_every: int | None = None) -> Result | None:
+    """:func:`run` without waiting: the result if stored or computed here, None if another live
+    worker holds the run's claim (executors report it as running and poll the store)."""
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(
+            checkpoint_every, int) or checkpoint_every < 1):
+        raise ConfigError(f"checkpoint_every={checkpoint_every!r} is not allowed: None or a "
+                          f"positive number of epochs")
     key = spec.key()
-    payload = store.load(key)
-    if payload is not None and (not save_weights
-                                or (store.directory(key) / "weights.safetensors").is_file()):
-        return Result.from_dict(payload)
+    cached = _cached(store, key, save_weights)
+    if cached is not None:
+        return cached
+    claim = store.try_claim(key)
+    if claim is None:
+        return None  # a live worker computes it: wait for it (or poll the store)
+    with claim:
+        cached = _cached(store, key, save_weights)  # finished between our load and claim
+        if cached is not None:
+            return cached
+        try:
+            result, weights = _compute(spec, store, device=device, progress=progress,
+                                       save_weights=save_weights, data_root=data_root,
+                                       checkpoint_every=checkpoint_every)
+        except StoreError:
+            raise
+        except Exception as error:
+            try:
+                store.save_error(key, error, spec.to_dict())
+            except StoreError as store_error:
+                error.add_note(str(store_error))
+            raise
+        if not claim.owned():
+            return None  # taken over by another worker (we were thought dead): theirs counts
+        store.save(key, result.to_dict(), weights)
+        store.clear_error(key)
+        store.clear_checkpoint(key)
+    return result
+
+
+# -- checkpoints -------------------------------------------------------------------------------
+def _optimizer_to_store(state: dict) -> tuple[dict, dict]:
+    """Split an optimizer state_dict into JSON and tensors (safetensors, no pickle)."""
+    tensors, plain = {}, {}
+    for index, values in state["state"].items():
+        plain[str(index)] = {}
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optimizer/{index}/{name}"] = value
+            else:
+                plain[str(index)][name] = value
+    return {"state": plain, "param_groups": state["param_groups"]}, tensors
+
+
+def _optimizer_from_store(plain: dict, tensors: dict) -> dict:
+    state = {int(index): dict(values) for index, values in plain["state"].items()}
+    for name, value in tensors.items():
+        if name.startswith("optimizer/"):
+            _, index, field = name.split("/", 2)
+            state.setdefault(int(index), {})[field] = value
+    return {"state": state, "param_groups": plain["param_groups"]}
+
+
+def _save_checkpoint(store: ResultStore, key: str, epoch: int, model, mask: Mask,
+                     generator: torch.Generator, history: list[dict], optimizer, scheduler,
+                     seconds: dict) -> None:
+    tensors = {**{f"model/{n}": t for n, t in model.state_dict().items()},
+               **{f"mask/{n}": m for n, m in mask.items()},
+               "rng/batches": generator.get_state()}
+    state = {"epoch": epoch, "history": history, "seconds": seconds,
+             "mask_names": list(mask)}
+    if optimizer is not None:
+        plain, optimizer_tensors = _optimizer_to_store(optimizer.state_dict())
+        tensors.update(optimizer_tensors)
+        scheduler_state = {k: v for k, v in scheduler.state_dict().items()
+                           if k != "milestones"}  # a Counter, rebuilt from the spec
+        state.update(optimizer=plain, scheduler=scheduler_state)
+    store.save_checkpoint(key, state, tensors)
+
+
+def _compute(spec: RunSpec, store: ResultStore, *, device, progress: bool, save_weights: bool,
+             data_root, checkpoint_every: int | None) -> tuple[Result, dict | None]:
+    key = spec.key()
     dev = resolve_device(device)
     data = _dataset(spec, dev, data_root)
-    torch.manual_seed(derive_seed(spec.seed, "init"))
-    model = build_model(spec.model, tuple(data.input_shape), data.num_classes).to(dev)
-    dense_init = {n: p.detach().clone() for n, p in model.named_parameters()}
-
-    start = time.perf_counter()
-    mask = _find_mask(model, spec, data, progress)
-    prune_seconds = time.perf_counter() - start
-    if spec.prune.reinit:
-        torch.manual_seed(derive_seed(spec.seed, "reinit"))
-        fresh = build_model(spec.model, tuple(data.input_shape), data.num_classes)
-        model.load_state_dict(fresh.state_dict())
+    model = _initial_model(spec, data, dev)
+    batch_generator = _generator(spec.seed, "batches")
+    checkpoint = store.load_checkpoint(key)
+    resume = None
+    if checkpoint is not None:
+        state, tensors = checkpoint
+        ghosts = Ghosts(model, spec.tost)  # the checkpoint holds the ghost weights too
+        model.load_state_dict({n[len("model/"):]: t for n, t in tensors.items()
+                               if n.startswith("model/")})
+        mask = {n: tensors[f"mask/{n}"].to(dev) for n in state["mask_names"]}
+        batch_generator.set_state(tensors["rng/batches"])
+        prune_seconds = state["seconds"]["prune"]
+        train_before = state["seconds"]["train"]
+        if state["epoch"] > 0:
+            resume = {"epoch": state["epoch"], "history": state["history"],
+                      "optimizer": _optimizer_from_store(state["optimizer"], tensors),
+                      "scheduler": state["scheduler"]}
+    else:
         dense_init = {n: p.detach().clone() for n, p in model.named_parameters()}
-    apply_mask(model, mask)
-    if spec.prune.rescale == "fan_in":
-        rescale_fan_in(model, mask, dense_init)
+        start = time.perf_counter()
+        mask = _find_mask(model, spec, data, progress)
+        prune_seconds = time.perf_counter() - start
+        if spec.prune.reinit:
+            torch.manual_seed(derive_seed(spec.seed, "reinit"))
+            fresh = build_model(spec.model, tuple(data.input_shape), data.num_classes)
+            model.load_state_dict(fresh.state_dict())
+            dense_init = {n: p.detach().clone() for n, p in model.named_parameters()}
+        apply_mask(model, mask)
+        if spec.prune.rescale == "fan_in":
+            rescale_fan_in(model, mask, dense_init)
+        start = time.perf_counter()
+        if spec.tost.gradinit_steps:
+            gradinit(model, mask, data.train_x, data.train_y, steps=spec.tost.gradinit_steps,
+                     batch_size=spec.train.batch_size,
+                     generator=_generator(spec.seed, "gradinit"))
+        train_before = time.perf_counter() - start  # GradInit counts as training
+        ghosts = Ghosts(model, spec.tost)  # ToST's ghosts, none when spec.tost is off
+        if checkpoint_every is not None and spec.train.epochs > 0:
+            _save_checkpoint(store, key, 0, model, mask, batch_generator, [], None, None,
+                             {"prune": prune_seconds, "train": train_before})
 
     start = time.perf_counter()
-    history = train(model, data, spec.train, generator=_generator(spec.seed, "batches"),
+
+    def on_epoch(point: dict) -> None:
+        epoch = point["epoch"]
+        if checkpoint_every is not None and epoch % checkpoint_every == 0 \
+                and epoch < spec.train.epochs:
+            seconds = {"prune": prune_seconds,
+                       "train": train_before + time.perf_counter() - start}
+            _save_checkpoint(store, key, epoch, model, mask, batch_generator,
+                             point["history"], point["optimizer"], point["scheduler"], seconds)
+
+    history = train(model, data, spec.train, generator=batch_generator,
                     mask=mask, augment=spec.data.augment, progress=progress,
-                    desc=f"{spec.prune.method} d={spec.prune.density:.3g} seed {spec.seed}")
-    train_seconds = time.perf_counter() - start
+                    desc=f"{spec.prune.method} d={spec.prune.density:.3g} seed {spec.seed}",
+                    resume=resume, on_epoch=on_epoch, before_epoch=ghosts.set_epoch)
+    ghosts.remove()  # the evaluated net is the plain sparse net
+    train_seconds = train_before + time.perf_counter() - start
     if history:
         last = history[-1]
         test_loss, test_acc = last["test_loss"], last["test_accuracy"]
@@ -183,8 +360,7 @@ def run(spec: RunSpec, *, results_dir=None, device="auto", progress: bool = True
     if save_weights:
         weights = {**{f"param/{n}": p for n, p in model.state_dict().items()},
                    **{f"mask/{n}": m for n, m in mask.items()}}
-    store.save(key, result.to_dict(), weights)
-    return result
+    return result, weights
 
 
 def grid_specs(base: RunSpec, grid: Mapping[str, Sequence]) -> list[RunSpec]:
@@ -195,15 +371,21 @@ def grid_specs(base: RunSpec, grid: Mapping[str, Sequence]) -> list[RunSpec]:
             for values in itertools.product(*(grid[p] for p in paths))]
 
 
-def run_all(specs: Iterable[RunSpec], *, progress: bool = True, **kwargs) -> list[Result]:
-    """:func:`run` each spec in order (cached ones load instantly), with an overall bar."""
-    specs = list(specs)
-    return [run(s, progress=progress, **kwargs)
-            for s in tqdm(specs, desc="runs", unit="run", disable=not progress)]
+def run_all(specs: Iterable[RunSpec], *, progress: bool = True, executor=None,
+            **kwargs) -> list[Result]:
+    """:func:`run` each spec (cached ones load instantly) on ``executor`` (see
+    :func:`pruninglib.executors.make_executor`: None/'inline' runs them here, in order, with
+    an overall bar; 'pool', 'submitit', 'ray' map them to the engine's workers), in the order
+    given. Failed runs do not stop the others: once all are finished, one
+    :class:`pruninglib.executors.SweepError` lists them (the stored results stay)."""
+    from .executors import execute
+
+    return execute(list(specs), executor=executor, progress=progress, **kwargs)
 
 
 def sweep_results(base: RunSpec, grid: Mapping[str, Sequence], **kwargs) -> list[Result]:
-    """The :class:`Result` of every run of the grid (see :func:`grid_specs`)."""
+    """The :class:`Result` of every run of the grid (see :func:`grid_specs`); keyword
+    arguments as :func:`run_all` (``executor=``) and :func:`run`."""
     return run_all(grid_specs(base, grid), **kwargs)
 
 
@@ -220,12 +402,15 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 def to_frame(results: Iterable[Result]) -> pd.DataFrame:
     """One row per run: key, every spec field (dotted names) and every metric."""
-    return pd.DataFrame([{"key": r.key, **_flatten(r.spec.to_dict()), **r.metrics}
+    return pd.DataFrame([{"key": r.key, **_flatten(r.spec.to_dict(full=True)), **r.metrics}
                          for r in results])
 
 
 def sweep(base: RunSpec, grid: Mapping[str, Sequence], **kwargs) -> pd.DataFrame:
-    """Run the grid (cached, resumable) and return :func:`to_frame` of the results."""
+    """Run the grid (cached, resumable) and return :func:`to_frame` of the results.
+
+    Keyword arguments: ``executor`` (None/'inline', 'pool[:N]', 'submitit[:...]', 'ray[:...]'
+    or an executor object; see :mod:`pruninglib.executors`) and those of :func:`run`."""
     return to_frame(sweep_results(base, grid, **kwargs))
 
 

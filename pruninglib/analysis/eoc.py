@@ -50,6 +50,7 @@ from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 from torch import nn
+from torch.autograd import forward_ad
 
 Array = np.ndarray
 
@@ -214,19 +215,41 @@ def chi(activation: str, sigma_b: float, sigma_w: float) -> float:
 
     chi < 1 ordered, chi = 1 EOC, chi > 1 chaotic. Where q* = inf, its limit sigma_w^2 m.
     """
-    q = q_star(activation, sigma_b, sigma_w)
+    return _chi_at(activation, sigma_w, q_star(activation, sigma_b, sigma_w))
+
+
+def _chi_at(activation: str, sigma_w: float, q: float) -> float:
+    """sigma_w^2 E[phi'(sqrt(q) z)^2]; its limit sigma_w^2 m when q = inf."""
     if math.isinf(q):
         return sigma_w ** 2 * _activation(activation).tail_moment
     return sigma_w ** 2 * second_moments(activation, q)[1]
 
 
+def _phase_of(q: float, value: float, tol: float) -> str:
+    if math.isinf(q):
+        return "chaotic"
+    return "ordered" if value < 1 - tol else "chaotic" if value > 1 + tol else "eoc"
+
+
 def phase(activation: str, sigma_b: float, sigma_w: float, tol: float = 1e-6) -> str:
     """'ordered' (chi < 1 - tol), 'eoc' (|chi - 1| <= tol) or 'chaotic' (chi > 1 + tol, or
     q* = inf: the variance diverges, which needs chi >= 1)."""
-    if math.isinf(q_star(activation, sigma_b, sigma_w)):
-        return "chaotic"
-    value = chi(activation, sigma_b, sigma_w)
-    return "ordered" if value < 1 - tol else "chaotic" if value > 1 + tol else "eoc"
+    q = q_star(activation, sigma_b, sigma_w)
+    return _phase_of(q, _chi_at(activation, sigma_w, q), tol)
+
+
+def phase_diagram(activation: str, sigma_bs: Sequence[float], sigma_ws: Sequence[float],
+                  tol: float = 1e-6) -> pd.DataFrame:
+    """q*, chi and phase on the grid sigma_bs x sigma_ws: one row per point, columns
+    sigma_b, sigma_w, q_star, chi, phase (sigma_w varying fastest)."""
+    rows = []
+    for sigma_b in sigma_bs:
+        for sigma_w in sigma_ws:
+            q = q_star(activation, sigma_b, sigma_w)
+            value = _chi_at(activation, sigma_w, q)
+            rows.append({"sigma_b": float(sigma_b), "sigma_w": float(sigma_w), "q_star": q,
+                         "chi": value, "phase": _phase_of(q, value, tol)})
+    return pd.DataFrame(rows)
 
 
 def eoc_sigma_w(activation: str, sigma_b: float) -> float:
@@ -432,17 +455,66 @@ def propagate_correlations(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor)
     return Propagation(q1.numpy(), q2.numpy(), (q12 / (q1 * q2).sqrt()).numpy())
 
 
-def measure_chi(model: nn.Module, x: torch.Tensor, eps: float = 1e-6,
-                generator: torch.Generator | None = None) -> Array:
-    """Layer-to-layer growth of a small input perturbation, shape (L - 1,).
+def input_pair(batch: int, dim: int, q1: float, c1: float, sigma_b: float, sigma_w: float,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs x1, x2, each (batch, dim) float64, whose first-layer pre-activations have
+    per-unit variance q1 and correlation c1 (in expectation over the weights).
 
-    x: (B, *input_shape); x' = x + eps xi with xi ~ N(0, I) from ``generator``. Entry l is
-    sum_b |h'^{l+1}_b - h^{l+1}_b|^2 / sum_b |h'^l_b - h^l_b|^2, which tends to chi (+ O(eps))
-    once q^l = q* (scale x as for :func:`propagate_correlations`) and the width N is large
-    (relative noise ~ sqrt(2 / (N B)) per layer).
+    q_ab^1 = sigma_b^2 + sigma_w^2 x_a . x_b / dim, so every row has |x|^2 / dim =
+    (q1 - sigma_b^2) / sigma_w^2 and x1 . x2 / dim = (c1 q1 - sigma_b^2) / sigma_w^2 exactly
+    (Gram-Schmidt on Gaussian draws from ``generator``). Needs q1 > sigma_b^2, dim >= 2 and
+    |c1 q1 - sigma_b^2| <= q1 - sigma_b^2.
     """
-    xi = torch.randn(x.shape, generator=generator, dtype=torch.float64)
-    h = _preactivations(model, torch.cat([x.double(), x.double() + eps * xi]))
-    batch = x.shape[0]
-    norms = torch.stack([((v[batch:] - v[:batch]) ** 2).sum() for v in h])
-    return (norms[1:] / norms[:-1]).numpy()
+    norm2 = (q1 - sigma_b ** 2) / sigma_w ** 2
+    rho = (c1 * q1 - sigma_b ** 2) / (q1 - sigma_b ** 2)  # cosine between x1 and x2
+    if not (norm2 > 0 and dim >= 2 and abs(rho) <= 1):
+        raise ValueError(f"no inputs give q1={q1!r}, c1={c1!r} at sigma_b={sigma_b!r}, "
+                         f"sigma_w={sigma_w!r} in dim={dim!r}")
+    u = torch.randn(batch, dim, generator=generator, dtype=torch.float64)
+    v = torch.randn(batch, dim, generator=generator, dtype=torch.float64)
+    u = u / u.norm(dim=1, keepdim=True)
+    v = v - (v * u).sum(1, keepdim=True) * u
+    v = v / v.norm(dim=1, keepdim=True)
+    scale = math.sqrt(norm2 * dim)
+    return scale * u, scale * (rho * u + math.sqrt(1 - rho ** 2) * v)
+
+
+def measure_chi(model: nn.Module, x: torch.Tensor,
+                generator: torch.Generator | None = None) -> Array:
+    """Layer-to-layer growth of an infinitesimal input perturbation, shape (L - 1,).
+
+    x: (B, *input_shape); the tangent xi ~ N(0, I) (from ``generator``) is pushed through the
+    linearised network in float64 (forward-mode AD, module by module, renormalised after each
+    Linear so that it neither under- nor overflows at any depth). Entry l is
+    sum_b |dh^{l+1}_b|^2 / sum_b |dh^l_b|^2 over the hidden pre-activations h^l of a plain
+    ``mlp`` (pruned or not): it tends to chi once q^l = q* (scale x as for
+    :func:`propagate_correlations`) and the width N is large (relative noise ~ sqrt(2 / (N B))
+    per layer).
+    """
+    if not hasattr(model, "features"):
+        raise ValueError("expected a pruninglib 'mlp' model (with a 'features' stage)")
+    work = copy.deepcopy(model).double().eval()
+    h = work.flatten(x.double()) if hasattr(work, "flatten") else x.double()
+    dh = torch.randn(h.shape, generator=generator, dtype=torch.float64)
+    growth = []
+    with torch.no_grad(), forward_ad.dual_level():
+        for module in work.features:
+            h, dh = forward_ad.unpack_dual(module(forward_ad.make_dual(h, dh)))
+            if isinstance(module, nn.Linear):
+                size = (dh ** 2).sum()
+                growth.append(size)
+                dh = dh / size.sqrt()
+    return torch.stack(growth[1:]).numpy()  # growth[0] is relative to the input tangent
+
+
+def measured_chi(model: nn.Module, x: torch.Tensor, skip: int = 5,
+                 generator: torch.Generator | None = None) -> float:
+    """chi of a (pruned) MLP at its own fixed point: the geometric mean of
+    :func:`measure_chi` over hidden layers skip + 1 .. L, once the first ``skip`` layers have
+    brought q^l to the network's q* (which pruning changes). A dense wide net gives
+    :func:`chi` of its (sigma_b, sigma_w); pruning lowers it, and the rescaling trick
+    (:func:`pruninglib.pruners.rescale_fan_in`) restores each unit's incoming norm."""
+    ratios = measure_chi(model, x, generator)[skip:]
+    if len(ratios) == 0:
+        raise ValueError(f"skip={skip} leaves no hidden layer to measure")
+    return float(np.exp(np.log(ratios).mean()))

@@ -16,6 +16,9 @@ reference code (``ganguli-lab/Synaptic-Flow``, see PEERS.md §1.3-1.7) unless no
   one sample, BatchNorm in eval mode by default. Computed in float64 (the reference's float32
   overflows to inf on ResNet-56/110).
 
+BatchNorm while scoring follows ``spec.bn_mode``: 'eval', 'train', or 'none' (the copy has no
+BatchNorm at all: Hayou et al.'s SBP-SR scores a BN-free network, then trains the mask with BN).
+
 Pruned weights are zero in the scorer's copy, so every gradient-based score sees the pruned
 network, as the reference's multiplicative masks do.
 """
@@ -62,9 +65,22 @@ def _require_batch(ctx: ScoringContext, method: str) -> tuple[torch.Tensor, torc
 
 
 def _scoring_copy(model: nn.Module, bn_mode: str) -> nn.Module:
+    """A copy to score on: BatchNorm in train or eval mode, or ('none') every BatchNorm layer
+    replaced by the identity (a BN-free copy with the same weights and parameter names)."""
     work = copy.deepcopy(model)
+    if bn_mode == "none":
+        _drop_batchnorm(work)
     work.train(bn_mode == "train")
     return work
+
+
+def _drop_batchnorm(module: nn.Module) -> None:
+    """Replace every BatchNorm{1,2}d below ``module`` by nn.Identity, in place."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(module, name, nn.Identity())
+        else:
+            _drop_batchnorm(child)
 
 
 def random_scorer(model: nn.Module, ctx: ScoringContext, spec) -> Scorer:
