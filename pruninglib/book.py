@@ -62,8 +62,12 @@ _STATE: dict[str, Any] = {"started": None, "parameters": None}
 class ParameterError(ValueError):
     """A profile, chapter or parameter that does not exist, or a value of the wrong type.
 
-    The message is one line: what was asked for and what is allowed.
+    The message is one line: what was asked for and what is allowed. In a notebook it shows
+    as that line alone, without a traceback (IPython's ``_render_traceback_`` hook).
     """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"ParameterError: {self}"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -163,15 +167,15 @@ class Parameters(Mapping):
         return len(self._values)
 
     def describe(self) -> str:
-        """``profile cpu`` or ``profile cpu; explicit: seeds=1, epochs=2``."""
-        text = f"profile {self.profile}"
+        """``cpu`` or ``cpu; explicit: seeds=1, epochs=2``."""
+        text = self.profile
         if self.explicit:
             text += "; explicit: " + ", ".join(f"{k}={self._values[k]!r}" for k in self.explicit)
         return text
 
     def __repr__(self) -> str:
         width = max(len(k) for k in self._values) if self._values else 0
-        lines = [f"Parameters of {self.chapter} ({self.describe()})"]
+        lines = [f"Parameters of {self.chapter} (profile {self.describe()})"]
         for key, value in self._values.items():
             source = "explicit" if key in self.explicit else f"profile {self.profile}"
             lines.append(f"  {key:<{width}}  {value!r}   [{source}]")
@@ -348,19 +352,18 @@ def _git_commit(cwd: str | os.PathLike | None = None) -> str:
 def _device_description(device: str = "auto") -> str:
     import torch
 
-    if device == "auto":
-        if torch.cuda.is_available():
-            device = "cuda"
-        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            device = "mps"
-        else:
-            device = "cpu"
-    if device.startswith("cuda") and torch.cuda.is_available():
-        index = torch.device(device).index or 0
-        return f"{device}: {torch.cuda.get_device_name(index)} (CUDA {torch.version.cuda})"
-    if device == "cpu":
+    try:
+        from .train import resolve_device
+
+        dev = resolve_device(device)
+    except Exception:  # noqa: BLE001 - describe what was asked for, never fail here
+        dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available()
+                           else ("cpu" if device == "auto" else device))
+    if dev.type == "cuda":
+        return f"{dev}: {torch.cuda.get_device_name(dev)} (CUDA {torch.version.cuda})"
+    if dev.type == "cpu":
         return f"cpu: {_cpu_model()}"
-    return device
+    return str(dev)
 
 
 def environment(params: Parameters | None = None) -> dict[str, str]:
@@ -443,37 +446,81 @@ def toc_chapters(root: Path) -> list[str]:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_CSI = re.compile(r"\x1b\[([0-9;]*)([A-Za-z])")
 
 
 def collapse_progress(text: str) -> str:
-    """Keep only the last state of every carriage-return-updated line (progress bars)."""
-    lines = []
-    for line in text.split("\n"):
-        if "\r" in line:
-            parts = [p for p in line.split("\r") if p.strip()]
-            line = parts[-1] if parts else ""
-        lines.append(line)
-    return "\n".join(lines)
+    """What a terminal would finally show for ``text``: progress bars collapsed to their last
+    state.
+
+    Replays the text on a grid of lines, as tqdm expects a terminal to: ``\\r`` returns to the
+    start of the line, ``\\n`` goes down a line, ``ESC[nA`` / ``ESC[nB`` go up / down (nested
+    bars), ``ESC[K`` clears to the end of the line; other escape codes (colours) are dropped.
+    Lines left blank (bars cleared with ``leave=False``) are removed. Text without ``\\r`` or
+    escape codes is returned unchanged.
+    """
+    if "\r" not in text and "\x1b[" not in text:
+        return text
+    lines: list[list[str]] = [[]]
+    row = col = 0
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\x1b":
+            match = _CSI.match(text, i)
+            if match:
+                count = int(match.group(1)) if match.group(1).isdigit() else 1
+                command = match.group(2)
+                if command == "A":
+                    row = max(0, row - count)
+                elif command == "B":
+                    row += count
+                elif command == "K":
+                    while len(lines) <= row:
+                        lines.append([])
+                    del lines[row][col:]
+                i = match.end()
+                continue
+        if char == "\n":
+            row, col = row + 1, 0
+        elif char == "\r":
+            col = 0
+        else:
+            while len(lines) <= row:
+                lines.append([])
+            line = lines[row]
+            if col < len(line):
+                line[col] = char
+            else:
+                line.extend(" " * (col - len(line)))
+                line.append(char)
+            col += 1
+        i += 1
+    kept = ["".join(line).rstrip() for line in lines]
+    kept = [line for line in kept if line.strip()]
+    return "\n".join(kept) + ("\n" if kept else "")
 
 
 def clean_notebook(nb) -> None:
-    """Merge consecutive stream outputs of a cell and collapse progress-bar updates (in
-    place): what the CoalesceStreamsPreprocessor of nbconvert does, without nbconvert."""
+    """Merge the stream outputs of each cell by name (stdout, stderr; at the place of the
+    first, as Jupyter Book's ``nb_merge_streams`` shows them) and collapse progress bars to
+    their final state (in place)."""
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
-        merged = []
+        merged, streams = [], {}
         for output in cell.get("outputs", []):
-            if (output.get("output_type") == "stream" and merged
-                    and merged[-1].get("output_type") == "stream"
-                    and merged[-1].get("name") == output.get("name")):
-                merged[-1]["text"] = _text(merged[-1]["text"]) + _text(output["text"])
-            else:
-                merged.append(output)
-        for output in merged:
             if output.get("output_type") == "stream":
-                output["text"] = collapse_progress(_text(output["text"]))
-        cell["outputs"] = merged
+                name = output.get("name")
+                if name in streams:
+                    streams[name]["text"] = _text(streams[name]["text"]) + _text(output["text"])
+                    continue
+                streams[name] = output
+            merged.append(output)
+        for output in streams.values():
+            output["text"] = collapse_progress(_text(output["text"]))
+        cell["outputs"] = [o for o in merged
+                           if o.get("output_type") != "stream" or o["text"].strip()]
 
 
 def _text(text: str | list) -> str:
@@ -523,14 +570,33 @@ def execute_chapter(root: Path, chapter: str, profile: str, overrides: dict) -> 
         raise BuildError(f"_toc.yml lists chapter {chapter!r} but {source} does not exist")
     (root / BUILD_AREA).mkdir(parents=True, exist_ok=True)
     start = time.time()
+    code_cells = [c for c in nbformat.read(str(root / source), as_version=4).cells
+                  if c.cell_type == "code"]
+
+    def announce(cell, cell_index, **_) -> None:
+        """Progress: one line per code cell; the notebook's own progress bars (its stderr)
+        are streamed below it."""
+        if cell.get("cell_type") != "code":
+            return
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags:
+            return
+        announce.count += 1
+        first = next((line for line in cell.source.splitlines() if line.strip()), "")
+        print(f"  {chapter} [{announce.count}/{len(code_cells)} cells, "
+              f"{_format_seconds(time.time() - start)}] {first[:60]}", flush=True)
+
+    announce.count = 0
     cwd = os.getcwd()
     os.chdir(root)  # relative paths in papermill's metadata, never the builder's home folder
     try:
         papermill.execute_notebook(
             str(source), str(output), parameters={"profile": profile, **overrides},
-            cwd=".", kernel_name="python3", language="python",
-            progress_bar={"desc": f"  {chapter}", "unit": "cell", "leave": True},
-            log_output=False, request_save_on_cell_execute=True)
+            cwd=".", kernel_name="python3", language="python", progress_bar=False,
+            log_output=False, stderr_file=sys.stderr, request_save_on_cell_execute=True,
+            on_cell_execute=announce,
+            # the kernel's own start-up warnings are not the notebook's
+            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as error:
         # the executed copy holds papermill's injected-parameters cell right after the
         # parameters cell: give the cell number in the source notebook as well

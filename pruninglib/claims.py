@@ -23,7 +23,7 @@ With one seed there is no interval, so a claim can be at most *partly* reproduce
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from typing import Iterable, Mapping, Sequence
 
@@ -109,6 +109,10 @@ class Estimate:
         return f"{self.mean:.{digits}f} ± {self.half_width:.{digits}f}{unit} ({self.n} seeds)"
 
 
+class NoRows(LookupError):
+    """No row of the frame matches a selection (e.g. a method the reader left out)."""
+
+
 def samples(frame, value: str, *, where: Mapping, minus: Mapping | None = None,
             pair_on: str | Sequence[str] = "seed", scale: float = 1.0):
     """Per-seed values of column ``value`` for the rows matching ``where`` (a pandas Series
@@ -117,7 +121,8 @@ def samples(frame, value: str, *, where: Mapping, minus: Mapping | None = None,
     With ``minus``, the paired difference: value(where) - value(minus), matched on
     ``pair_on`` (the seed by default), so seed-to-seed variation common to both cancels.
     Column names may be dotted ("prune.method"); a float is matched with a relative
-    tolerance of 1e-9. Raises ``KeyError`` naming the selection when nothing matches.
+    tolerance of 1e-9. Raises :class:`NoRows` when nothing matches, ``KeyError`` for a column
+    that does not exist.
     """
     keys = [pair_on] if isinstance(pair_on, str) else list(pair_on)
 
@@ -133,7 +138,7 @@ def samples(frame, value: str, *, where: Mapping, minus: Mapping | None = None,
             mask = hit if mask is None else (mask & hit)
         rows = frame[mask] if mask is not None else frame
         if rows.empty:
-            raise KeyError(f"no rows match {dict(selection)}")
+            raise NoRows(f"no rows match {dict(selection)}")
         return rows.groupby(keys)[value].mean()
 
     result = pick(where)
@@ -141,9 +146,21 @@ def samples(frame, value: str, *, where: Mapping, minus: Mapping | None = None,
         other = pick(minus)
         result, other = result.align(other, join="inner")
         if result.empty:
-            raise KeyError(f"no common {pair_on!r} between {dict(where)} and {dict(minus)}")
+            raise NoRows(f"no common {pair_on!r} between {dict(where)} and {dict(minus)}")
         result = result - other
     return result * scale
+
+
+def estimate(frame, value: str, *, where: Mapping, minus: Mapping | None = None,
+             pair_on: str | Sequence[str] = "seed", scale: float = 1.0, unit: str = "",
+             setting: str = "") -> Estimate:
+    """:meth:`Estimate.from_samples` of :func:`samples`; a selection that matches no row
+    (a method or density the reader left out) gives an empty estimate ("not measured")."""
+    try:
+        values = samples(frame, value, where=where, minus=minus, pair_on=pair_on, scale=scale)
+    except NoRows:
+        values = []
+    return Estimate.from_samples(values, unit=unit, setting=setting)
 
 
 # ------------------------------------------------------------------------------------------
@@ -252,14 +269,18 @@ class Claim:
 # ------------------------------------------------------------------------------------------
 @dataclass
 class ClaimTable:
-    """A claims table: the plan (no results yet) or the verdicts. Displays as HTML in a
-    notebook (class ``verdict-table`` or ``claims-plan-table``), as text elsewhere; ``frame``
-    gives a pandas DataFrame."""
+    """A claims table: the plan (no results yet) or the verdicts.
+
+    In a notebook it displays as an HTML table (class ``claims-plan-table`` or
+    ``verdict-table``) of four columns: claim · the paper's number (typed in) · our metric
+    and criterion (plan) or ours, mean ± 95 % CI over seeds, with its setting · verdict and
+    criterion. ``frame`` gives the same content as a plain pandas DataFrame, ``str()`` as
+    text.
+    """
 
     claims: list[Claim]
     results: dict[str, Estimate] | None = None
     caption: str = ""
-    _rows: list[dict] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.claims]
@@ -269,63 +290,86 @@ class ClaimTable:
             stray = sorted(set(self.results) - set(ids))
             if stray:
                 raise KeyError(f"results for unknown claim {stray[0]!r}: claims are {ids}")
+
+    @property
+    def is_plan(self) -> bool:
+        return self.results is None
+
+    def rows(self) -> list[dict]:
+        """One plain dict per claim (the columns of :attr:`frame`)."""
+        rows = []
         for c in self.claims:
-            paper = c.paper
-            number = c.paper_number.format() if c.paper_number else "no number retrieved"
-            row = {"claim": f"{c.id}: {c.statement}", "paper": paper,
-                   "paper's number (typed in)": number}
-            if self.results is None:
-                row["our metric"] = c.metric
-                row["criterion (fixed before the results)"] = c.criterion.text
-            else:
+            row = {"id": c.id, "claim": c.statement, "paper": c.paper,
+                   "paper's number (typed in)":
+                       c.paper_number.format() if c.paper_number else "none retrieved",
+                   "our metric": c.metric, "criterion": c.criterion.text}
+            if not self.is_plan:
                 est = self.results.get(c.id)
-                ours = est.format() if est is not None else "not measured"
-                setting = est.setting if est is not None and est.setting else ""
                 row["ours (mean ± 95 % CI over seeds)"] = (
-                    f"{ours}; {c.metric}" + (f"; {setting}" if setting else ""))
-                row["criterion"] = c.criterion.text
+                    est.format() if est is not None else "not measured")
+                row["setting"] = est.setting if est is not None else ""
                 row["verdict"] = c.verdict(est)
-            self._rows.append(row)
+            rows.append(row)
+        return rows
 
     @property
     def frame(self):
         import pandas as pd
 
-        return pd.DataFrame(self._rows)
+        return pd.DataFrame(self.rows())
 
     @property
     def verdicts(self) -> dict[str, str]:
         """Claim id -> verdict (empty for a plan)."""
-        if self.results is None:
-            return {}
-        return {c.id: row["verdict"] for c, row in zip(self.claims, self._rows)}
+        return {} if self.is_plan else {r["id"]: r["verdict"] for r in self.rows()}
 
     def __str__(self) -> str:
-        blocks = []
-        for row in self._rows:
-            blocks.append("\n".join(f"{k}: {v}" for k, v in row.items()))
-        return "\n\n".join(blocks)
+        return "\n\n".join("\n".join(f"{k}: {v}" for k, v in row.items())
+                           for row in self.rows())
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        css = "verdict-table" if self.results is not None else "claims-plan-table"
-        head = "".join(f"<th>{escape(k)}</th>" for k in (self._rows[0] if self._rows else []))
+        def cell(main: str, detail: str = "", attrs: str = "") -> str:
+            small = (f'<br><span style="font-size:0.85em;opacity:0.8">{escape(detail)}</span>'
+                     if detail else "")
+            return f"<td{attrs}>{main}{small}</td>"
+
+        if self.is_plan:
+            head = ("claim", "the paper's number (typed in)", "our metric",
+                    "criterion, fixed before the results")
+        else:
+            head = ("claim", "the paper's number (typed in)",
+                    "ours: mean ± 95 % CI over seeds", "verdict")
         body = []
-        for row in self._rows:
-            cells = []
-            for key, value in row.items():
-                if key == "verdict":
-                    symbol, colour = _VERDICT_STYLE[value]
-                    cells.append(f'<td class="verdict" style="background:{colour};'
-                                 f'white-space:nowrap"><strong>{symbol} {escape(value)}'
-                                 "</strong></td>")
-                else:
-                    cells.append(f"<td>{escape(str(value))}</td>")
+        for c, row in zip(self.claims, self.rows()):
+            number = c.paper_number
+            cells = [
+                cell(f"<strong>{escape(c.id)}</strong> {escape(c.statement)}", c.paper),
+                cell(escape(number.value) if number else "none retrieved",
+                     f"{number.setting}; {number.source}" if number else ""),
+            ]
+            if self.is_plan:
+                cells += [cell(escape(c.metric)), cell(escape(c.criterion.text))]
+            else:
+                est = self.results.get(c.id)
+                detail = c.metric + (f"; {est.setting}" if est is not None and est.setting
+                                     else "")
+                verdict = row["verdict"]
+                symbol, colour = _VERDICT_STYLE[verdict]
+                cells += [
+                    cell(f"<strong>{escape(row['ours (mean ± 95 % CI over seeds)'])}"
+                         "</strong>", detail),
+                    cell(f"<strong>{symbol} {escape(verdict)}</strong>",
+                         f"criterion: {c.criterion.text}",
+                         f' class="verdict" style="background:{colour};min-width:9em"'),
+                ]
             body.append("<tr>" + "".join(cells) + "</tr>")
+        css = "claims-plan-table" if self.is_plan else "verdict-table"
         caption = f"<caption>{escape(self.caption)}</caption>" if self.caption else ""
-        return (f'<table class="{css}" style="text-align:left">{caption}<thead><tr>{head}'
-                f"</tr></thead><tbody>{''.join(body)}</tbody></table>")
+        header = "".join(f'<th style="text-align:left">{escape(h)}</th>' for h in head)
+        return (f'<table class="{css}" style="text-align:left;font-size:0.92em">{caption}'
+                f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
 def plan_table(claims: Sequence[Claim], caption: str = "") -> ClaimTable:

@@ -24,13 +24,14 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
              "#CC79A7")
 
-METHOD_ORDER = ("dense", "random", "magnitude", "snip", "grasp", "synflow", "uniform", "erk",
-                "smart_ratio", "imp")
+METHOD_ORDER = ("dense", "random", "magnitude", "snip", "iter_snip", "grasp", "synflow",
+                "uniform", "erk", "smart_ratio", "imp")
 METHOD_COLORS = {
     "dense": "#000000",
     "random": "#8c8c8c",
     "magnitude": "#0072B2",
     "snip": "#E69F00",
+    "iter_snip": "#8A5A00",     # a dark SNIP orange: iterative SNIP (100 rounds)
     "grasp": "#009E73",
     "synflow": "#D55E00",
     "uniform": "#56B4E9",
@@ -40,12 +41,12 @@ METHOD_COLORS = {
 }
 METHOD_MARKERS = {
     "dense": "", "random": "o", "magnitude": "s", "snip": "^", "grasp": "v", "synflow": "D",
-    "uniform": "P", "erk": "X", "smart_ratio": "h", "imp": "*",
+    "iter_snip": "<", "uniform": "P", "erk": "X", "smart_ratio": "h", "imp": "*",
 }
 METHOD_LABELS = {
     "dense": "dense", "random": "random", "magnitude": "magnitude", "snip": "SNIP",
-    "grasp": "GraSP", "synflow": "SynFlow", "uniform": "uniform", "erk": "ERK",
-    "smart_ratio": "smart ratio", "imp": "IMP",
+    "iter_snip": "iterative SNIP", "grasp": "GraSP", "synflow": "SynFlow", "uniform": "uniform",
+    "erk": "ERK", "smart_ratio": "smart ratio", "imp": "IMP",
 }
 MODEL_LABELS = {
     "lenet_300_100": "LeNet-300-100", "mlp": "MLP", "conv2": "Conv-2", "conv4": "Conv-4",
@@ -170,11 +171,13 @@ def accuracy_vs_compression(runs, dense=None, *, by: str = "model.name",
         ax.set_xlabel(COMPRESSION_LABEL)
         if panel is not None:
             ax.set_title(model_label(str(panel)))
-        top = ax.secondary_xaxis("top", functions=(lambda r: 1 / r, lambda d: 1 / d))
+        top = ax.secondary_xaxis("top", functions=(_reciprocal, _reciprocal))
         top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g} %"))
         top.set_xlabel("density (kept weights)")
     axes[0].set_ylabel(ACCURACY_LABEL)
     handles, labels = axes[0].get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == "dense (unpruned)")
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6),
                bbox_to_anchor=(0.5, -0.08))
     if title:
@@ -192,7 +195,7 @@ def layer_densities(layers, *, density: float | None = None, by: str = "model.na
     density: which global density to show (default: the lowest in the frame). The dotted
         line marks it; a layer below the axis' floor has been pruned away entirely
         (layer collapse), shown as a marker at the floor with a ✗.
-    Mean over seeds. Layer names on the x axis carry their size (number of weights).
+    Mean over seeds. Layers are numbered from the input, with their number of weights.
     """
     if density is None:
         density = float(layers["prune.density"].min())
@@ -229,8 +232,9 @@ def layer_densities(layers, *, density: float | None = None, by: str = "model.na
         density_ticks(ax, "y")
         ax.set_ylim(floor * 0.7, 1.5)
         ax.set_xticks(x)
-        ax.set_xticklabels([f"{n}\n{_short(sizes[n])}" for n in names], fontsize=8.5)
-        ax.set_xlabel("layer (input → output) and its number of weights")
+        ax.set_xticklabels([f"{k + 1}\n{_short(sizes[n])}" for k, n in enumerate(names)],
+                           fontsize=9)
+        ax.set_xlabel("prunable layer, input → output (number of weights)")
         ax.set_ylabel("layer density (kept fraction, log scale)")
         if panel is not None:
             ax.set_title(model_label(str(panel)))
@@ -241,6 +245,13 @@ def layer_densities(layers, *, density: float | None = None, by: str = "model.na
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _reciprocal(x):
+    """1/x for the density <-> compression axes (matplotlib also probes x = 0)."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(x > 0, 1.0 / np.maximum(x, 1e-300), np.inf)
 
 
 def _short(n) -> str:

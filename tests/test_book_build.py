@@ -1,0 +1,199 @@
+"""The built book, seen in a browser: headless Chromium renders the index and the first
+chapter, and we check what a reader would see.
+
+Marked ``book`` (run with ``pytest -m book``; ``make test`` leaves it out). It uses the book in
+``_build/html`` if one is there (CI builds it just before with ``make book PROFILE=smoke``),
+else builds it with the smoke profile first. Screenshots are kept in ``_build/screenshots/``
+as build artefacts.
+"""
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHAPTER = "pai_in_ten_minutes"
+CHAPTER_PAGE = HTML / "book" / "executed" / f"{CHAPTER}.html"
+CHAPTER_TITLE = "Pruning at initialization in ten minutes"
+BOOK_TITLE = "Pruning at initialization, re-examined"
+VERDICTS = ("reproduced", "partly", "not reproduced at this scale", "not measured")
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("no headless Chromium: install Debian's chromium "
+                "(apt-get install --no-install-recommends chromium)")
+
+
+def _browser(url: str, *args: str, height: int = 2000, timeout: int = 120) -> str:
+    """Run headless Chromium on ``url`` with extra ``args``; return its stdout."""
+    with tempfile.TemporaryDirectory() as profile:
+        result = subprocess.run(
+            [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", "--hide-scrollbars",
+             f"--window-size=1280,{height}", "--virtual-time-budget=8000", *args, url],
+            capture_output=True, text=True, timeout=timeout)
+    return result.stdout
+
+
+def screenshot(page: Path, name: str, height: int = 2000) -> Path:
+    """Screenshot of ``page`` (1280 px wide, ``height`` tall, bottom white space cropped)."""
+    from PIL import Image
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    out = SHOTS / f"{name}.png"
+    out.unlink(missing_ok=True)
+    _browser(page.as_uri(), f"--screenshot={out}", height=height)
+    assert out.is_file() and out.stat().st_size > 0, f"Chromium wrote no screenshot of {page}"
+    image = Image.open(out).convert("RGB")
+    grey = np.asarray(image.convert("L"))
+    rows = np.nonzero((grey < 245).sum(axis=1) > 3)[0]
+    if len(rows) and rows[-1] + 40 < image.height:
+        image.crop((0, 0, image.width, int(rows[-1]) + 40)).save(out)
+    return out
+
+
+def rendered_dom(page: Path) -> str:
+    """The page's DOM after its scripts (MathJax) ran."""
+    dom = _browser(page.as_uri(), "--dump-dom")
+    assert "<html" in dom, f"Chromium returned no DOM for {page}"
+    return dom
+
+
+def visible_text(dom: str) -> str:
+    """Text a reader sees: scripts, styles, code blocks and rendered math removed."""
+    for tag in ("script", "style", "pre", "code", "mjx-container", "mjx-assistive-mml"):
+        dom = re.sub(rf"<{tag}\b.*?</{tag}>", " ", dom, flags=re.S | re.I)
+    return html.unescape(re.sub(r"<[^>]+>", " ", dom))
+
+
+def assert_not_blank(path: Path, what: str) -> None:
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(path).convert("L"), dtype=float)
+    assert pixels.size > 100 * 100, f"{what} is tiny: {pixels.shape}"
+    assert pixels.std() > 10, f"{what} is blank (pixel std {pixels.std():.1f})"
+    assert len(np.unique(pixels)) > 16, f"{what} has almost no distinct shades"
+
+
+def assert_math_rendered(dom: str, page: str) -> None:
+    assert "<mjx-container" in dom, f"{page}: MathJax rendered no formula (offline MathJax?)"
+    text = visible_text(dom)
+    raw = re.findall(r"\$[^$\n]{1,80}\$|\\\(.{1,80}?\\\)|\\\[.{1,80}?\\\]", text)
+    assert not raw, f"{page}: raw math left on the page: {raw[:3]}"
+
+
+@pytest.fixture(scope="module")
+def book() -> Path:
+    if not (HTML / "index.html").is_file() or not CHAPTER_PAGE.is_file():
+        subprocess.run([sys.executable, "-m", "pruninglib.book", "build", "--profile", "smoke"],
+                       cwd=ROOT, check=True, timeout=3600)
+    return HTML
+
+
+def test_index_page(book):
+    shot = screenshot(book / "index.html", "index")
+    assert_not_blank(shot, "the index screenshot")
+    dom = rendered_dom(book / "index.html")
+    assert BOOK_TITLE in dom
+    assert CHAPTER_TITLE in dom, "the first chapter is not in the navigation"
+    assert_math_rendered(dom, "index")
+    # MathJax comes with the book (offline), not from a CDN
+    assert re.search(r'<script[^>]+src="[^"]*_static/mathjax/tex-chtml\.js', dom), \
+        "MathJax is not served from the book's _static folder"
+
+
+def test_chapter_page(book):
+    assert_not_blank(screenshot(CHAPTER_PAGE, f"{CHAPTER}_top"), "the chapter screenshot")
+    assert_not_blank(screenshot(CHAPTER_PAGE, CHAPTER, height=14000),
+                     "the full-page chapter screenshot")
+    dom = rendered_dom(CHAPTER_PAGE)
+    title = re.search(r"<h1[^>]*>(.*?)</h1>", dom, flags=re.S)
+    assert title and CHAPTER_TITLE in html.unescape(re.sub(r"<[^>]+>", "", title.group(1)))
+
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
+    figures = [CHAPTER_PAGE.parent / src for src in images if not src.startswith("http")]
+    figures = [f.resolve() for f in figures if "_static" not in f.as_posix()]
+    assert figures, "the chapter shows no figure"
+    for figure in figures:
+        assert figure.is_file(), f"figure {figure} is missing from the built book"
+        assert_not_blank(figure, f"figure {figure.name}")
+
+    table = re.search(r'<table class="verdict-table".*?</table>', dom, flags=re.S)
+    assert table, "the chapter has no verdict table"
+    cells = re.findall(r'<td class="verdict"[^>]*>(.*?)</td>', table.group(0), flags=re.S)
+    assert cells, "the verdict table has no verdict"
+    for cell in cells:
+        shown = re.search(r"<strong>(.*?)</strong>", cell, flags=re.S)
+        text = html.unescape(shown.group(1)).strip() if shown else cell
+        assert any(text.endswith(v) for v in VERDICTS), f"odd verdict {text!r}"
+
+    assert_math_rendered(dom, CHAPTER)
+    assert "Environment this page was computed in" in dom
+    assert "Traceback" not in visible_text(dom), "an executed cell shows a traceback"
+
+
+# -- the runner and papermill on a failing notebook (each starts a kernel: seconds) ----------
+def _notebook(path: Path, cells: list[tuple[str, str]]) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "language": "python", "display_name": "Python 3"}})
+    for kind, source in cells:
+        cell = (nbformat.v4.new_code_cell(source) if kind != "markdown"
+                else nbformat.v4.new_markdown_cell(source))
+        if kind == "parameters":
+            cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nbformat.write(nb, str(path))
+
+
+def test_runner_names_the_notebook_and_the_failing_cell(tmp_path):
+    from pruninglib import book
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "profiles.yml").write_text(
+        "profiles: {smoke: s, cpu: c, paper: p}\ncommon: {all: {}}\n"
+        "chapters: {broken: {all: {n: 1}}}\n")
+    _notebook(tmp_path / "notebooks" / "broken.ipynb", [
+        ("markdown", "# Broken"), ("parameters", 'profile = "cpu"\nn = None'),
+        ("code", "x = 1"), ("code", "ratio = 1 / 0  # fails here"), ("code", "y = 2")])
+    with pytest.raises(book.BuildError) as error:
+        book.execute_chapter(tmp_path, "broken", "smoke", {"n": 2})
+    message = str(error.value).splitlines()
+    summary = next(line for line in message if line.startswith("error: "))
+    assert "notebooks/broken.ipynb failed in cell 4" in summary
+    assert "ratio = 1 / 0" in summary and "ZeroDivisionError" in summary
+    assert (tmp_path / "_build" / "executed" / "broken.ipynb").is_file()
+    assert not (tmp_path / "book" / "executed" / "broken.ipynb").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-p", "profile", "smoke", "-p", "sedes", "1"], "unknown parameter 'sedes'"),
+    (["-p", "profile", "gpu"], "unknown profile 'gpu'"),
+])
+def test_papermill_with_a_bad_parameter_fails_with_one_clear_line(tmp_path, args, words):
+    out = tmp_path / "out.ipynb"
+    result = subprocess.run(
+        [sys.executable, "-m", "papermill", f"notebooks/{CHAPTER}.ipynb", str(out), *args,
+         "--kernel", "python3"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines()
+             if "ParameterError" in line]
+    assert any(words in line for line in lines), result.stderr[-2000:]
