@@ -1,0 +1,84 @@
+"""Figures of the TPrune chapter, in the book's style (:mod:`pruninglib.plots`)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+from .plots import method_color
+from .transformer import MATRICES
+
+MATRIX_LABELS = {"q": "W_Q", "k": "W_K", "v": "W_V", "o": "W_O", "fc1": "W_FFN1",
+                 "fc2": "W_FFN2"}
+STAGE2_LABELS = {"group_lasso": "group lasso", "hoyer_square": "structured Hoyer-Square",
+                 "magnitude": "line magnitude (no penalty)"}
+STAGE2_COLORS = {"group_lasso": "#E69F00", "hoyer_square": "#D55E00",
+                 "magnitude": method_color("magnitude")}
+
+
+def bssl_directions(bssl):
+    """Stage 1: fraction of lines under the threshold (%; bars: mean over seeds, dots: each
+    seed) of every matrix, output lines (paper: columns) next to input lines (paper: rows), one panel per
+    block."""
+    blocks = sorted(bssl["block"].unique())
+    fig, axes = plt.subplots(1, len(blocks), figsize=(3.6 * len(blocks) + 0.6, 3.8),
+                             sharey=True, squeeze=False)
+    x = np.arange(len(MATRICES))
+    for ax, block in zip(axes[0], blocks):
+        for offset, direction, colour, label in (
+                (-0.2, "out", "#0072B2", "output lines (paper: columns)"),
+                (0.2, "in", "#CC79A7", "input lines (paper: rows)")):
+            values = [bssl[(bssl["block"] == block) & (bssl["matrix"] == m)
+                           & (bssl["direction"] == direction)]["sparse"] * 100
+                      for m in MATRICES]
+            ax.bar(x + offset, [v.mean() for v in values], 0.4, color=colour, label=label)
+            for i, v in enumerate(values):
+                ax.scatter(np.full(len(v), x[i] + offset), v, color="black", s=8, zorder=3,
+                           label="one seed" if (i, direction) == (0, "in") else None)
+        ax.set_xticks(x, [MATRIX_LABELS[m] for m in MATRICES], rotation=45, ha="right")
+        ax.set_title(f"block {block}")
+        ax.set_ylim(0, 105)
+    axes[0][0].set_ylabel("lines under the threshold (%)")
+    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.0))
+    return fig
+
+
+def tradeoff(runs):
+    """Stage 2, two panels: test accuracy (%) against lines removed (%) per method (one point
+    per strength and seed, dense as a dashed line), and measured CPU speed-up at the typical
+    batch against the FLOP reduction (log-log, with the y = x line)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    dense = runs[runs["method"] == "dense"]["accuracy"] * 100
+    left.axhline(dense.mean(), color="black", ls="--", lw=1.2, label="dense")
+    for method, label in STAGE2_LABELS.items():
+        rows = runs[runs["method"] == method]
+        if rows.empty:
+            continue
+        colour = STAGE2_COLORS[method]
+        left.scatter(rows["lines_removed"] * 100, rows["accuracy"] * 100, color=colour,
+                     label=label, s=30, alpha=0.85)
+        right.scatter(rows["flop_reduction"], rows["speedup_batch"], color=colour, label=label,
+                      s=30, alpha=0.85)
+        right.scatter(rows["flop_reduction"], rows["speedup_1"], color=colour, marker="x",
+                      s=30, alpha=0.85)
+    left.set(xlabel="inner lines removed (%)", ylabel="test accuracy (%)",
+             title="accuracy against lines removed")
+    left.legend(loc="lower left")
+    top = max(2.0, float(runs["flop_reduction"].max()) * 1.1)
+    right.plot([1, top], [1, top], color="grey", lw=1, ls=":", label="speed-up = FLOP reduction")
+    right.scatter([], [], color="grey", marker="x", label="× : batch 1; ● : typical batch")
+    right.set(xscale="log", yscale="log", xlabel="FLOP reduction (dense ÷ pruned, log scale)",
+              ylabel="CPU speed-up (dense ÷ pruned latency, log scale)",
+              title="measured speed-up against FLOP reduction")
+    right.axhline(1, color="black", lw=0.8)
+    ticks = FixedLocator([0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16])
+    for axis in (right.xaxis, right.yaxis):
+        axis.set_major_locator(ticks)
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+        axis.set_minor_locator(NullLocator())
+        axis.set_minor_formatter(NullFormatter())
+    right.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
