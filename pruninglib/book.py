@@ -176,9 +176,11 @@ class Parameters(Mapping):
     def __repr__(self) -> str:
         width = max(len(k) for k in self._values) if self._values else 0
         lines = [f"Parameters of {self.chapter} (profile {self.describe()})"]
-        for key, value in self._values.items():
+        shown = {key: repr(value) for key, value in self._values.items()}
+        column = min(max(map(len, shown.values()), default=0), 40)
+        for key, value in shown.items():
             source = "explicit" if key in self.explicit else f"profile {self.profile}"
-            lines.append(f"  {key:<{width}}  {value!r}   [{source}]")
+            lines.append(f"  {key:<{width}}  {value:<{column}}  [{source}]")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -698,8 +700,10 @@ def build(profile: str = DEFAULT_PROFILE, chapters: list[str] | None = None,
     """Execute the chapter notebooks and build the book.
 
     profile: smoke | cpu | paper, for every executed chapter.
-    chapters: execute only these (by name); a chapter in ``_toc.yml`` without an executed
-        copy, or whose copy ran with another profile, is executed too. None = all.
+    chapters: execute only these (by name); another chapter in ``_toc.yml`` is executed too
+        only when it has no executed copy yet (the HTML needs one), and keeps its copy even if
+        that ran with another profile (the build report lists each chapter's profile).
+        None = all.
     overrides: explicit parameters, given to every executed chapter that declares them.
     html: build the HTML afterwards. execute: execute notebooks (False: only rebuild HTML).
     """
@@ -729,7 +733,7 @@ def build(profile: str = DEFAULT_PROFILE, chapters: list[str] | None = None,
             todo.append((chapter, ""))
         elif execute and not page.exists():
             todo.append((chapter, " (no executed copy yet)"))
-        elif execute and _executed_profile(page) != profile:
+        elif execute and not chapters and _executed_profile(page) != profile:
             todo.append((chapter, f" (its copy ran with profile {_executed_profile(page)})"))
     if execute:
         timings = _load_timings(root)

@@ -4,8 +4,9 @@
 ``spec.tost`` (:mod:`pruninglib.tost`; the mask stays fixed), trains it and stores the result
 under the spec's hash; a finished run is loaded, never recomputed. ``sweep(base, grid)`` runs
 the cartesian product of a grid of spec changes and returns a tidy DataFrame (one row per run),
-so an interrupted sweep resumes where it stopped. This is the only module that knows about
-caching.
+so an interrupted sweep resumes where it stopped. ``mask_of(spec)`` gives a run's mask without
+training (stored, or found again with the run's seeds). This is the only module that knows
+about caching.
 
 A run is computed under a claim on its store directory (:meth:`ResultStore.try_claim`), so
 workers sharing a results directory never compute the same run twice: :func:`attempt` returns

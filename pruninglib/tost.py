@@ -8,13 +8,16 @@ The tricks of a :class:`~pruninglib.config.ToSTSpec`, applied by
   then by ReLU again. The released code (``soft_activation/``) never switches back: it trains
   the whole run with the smooth activation (``ghost_activation_epochs=None`` here).
 * **ghost skips** (:class:`GhostSkip`): a 1x1 conv (+ BatchNorm when the unit has one) in
-  parallel with every conv unit but the first, added as ``unit(x) + alpha * BN(conv1x1(x))``
-  as in ``skip_connection/models/resnet_modified2.py`` (1x1 weights initialised to the
-  constant 1e-4). alpha falls linearly from 1 to 0 over ``ghost_skip_epochs`` epochs
-  (:func:`ghost_alpha`; the schedule is not in the released code, whose alpha stays 1); with
-  alpha = 0 the branch is not computed, and :meth:`Ghosts.remove` deletes it, so the evaluated
-  net is the plain sparse net. Ghost parameters are never pruned. With BatchNorm the constant
-  init does not make the branch small (BatchNorm normalises it): alpha does.
+  parallel with every conv unit (kernel > 1) but the first, added as
+  ``unit(x) + alpha * BN(conv1x1(x))`` as in ``skip_connection/models/resnet_modified2.py``
+  (1x1 weights initialised to the constant 1e-4). In a fully-connected net the 1x1 conv is a
+  full linear map (out x in) beside every linear unit but the first and the classifier, our
+  extension of the trick to residual MLPs. alpha falls linearly from 1 to 0 over
+  ``ghost_skip_epochs`` epochs (:func:`ghost_alpha`; the schedule is not in the released code,
+  whose alpha stays 1); with alpha = 0 the branch is not computed, and :meth:`Ghosts.remove`
+  deletes it, so the evaluated net is the plain sparse net. Ghost parameters are never
+  pruned. With BatchNorm the constant init does not make the branch small (BatchNorm
+  normalises it): alpha does.
 * **GradInit-style layer scales** (:func:`gradinit`): one learned scale per weight tensor of
   the masked net, as ToST's ``LRsI/`` uses GradInit (Zhu et al. 2021).
 * label smoothing and fan-in rescaling are ``TrainSpec.label_smoothing`` and
@@ -43,6 +46,7 @@ GHOST_INIT = 1e-4
 
 _CONVS = (nn.Conv1d, nn.Conv2d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+_LAYERS = (nn.Linear, *_CONVS)
 
 
 # -- schedules ----------------------------------------------------------------------------
@@ -88,22 +92,28 @@ class GhostActivation(nn.Module):
 
 
 class GhostSkip(nn.Module):
-    """alpha * norm(conv1x1(x)), added to the output of one conv unit (conv, BatchNorm) whose
-    input is x: (B, C_in, *S) -> (B, C_out, *S'), with the unit's stride.
+    """alpha * norm(conv1x1(x)), added to the output of one unit (a conv or linear layer, then
+    BatchNorm if there is one) whose input is x: (B, C_in, *S) -> (B, C_out, *S') with the
+    conv's stride, or (B, n_in) -> (B, n_out) by a linear map for a linear unit.
 
-    Installed with forward hooks (:meth:`remember` on the unit's conv, :meth:`add` on its last
+    Installed with forward hooks (:meth:`remember` on the unit's layer, :meth:`add` on its last
     module); while ``alpha`` is 0 the hooks do nothing and the branch is not computed.
     """
 
-    def __init__(self, conv: nn.Conv1d | nn.Conv2d, batchnorm: bool) -> None:
+    def __init__(self, layer: nn.Module, batchnorm: bool) -> None:
         super().__init__()
-        dim = 1 if isinstance(conv, nn.Conv1d) else 2
-        self.conv = _CONVS[dim - 1](conv.in_channels, conv.out_channels, 1, stride=conv.stride,
-                                    bias=False)
+        if isinstance(layer, nn.Linear):
+            self.conv = nn.Linear(layer.in_features, layer.out_features, bias=False)
+            norm, n_out = nn.BatchNorm1d, layer.out_features
+        else:
+            dim = 1 if isinstance(layer, nn.Conv1d) else 2
+            self.conv = _CONVS[dim - 1](layer.in_channels, layer.out_channels, 1,
+                                        stride=layer.stride, bias=False)
+            norm, n_out = _NORMS[dim - 1], layer.out_channels
         nn.init.constant_(self.conv.weight, GHOST_INIT)
-        self.norm = _NORMS[dim - 1](conv.out_channels) if batchnorm else nn.Identity()
-        self.to(conv.weight.device)
-        self.train(conv.training)
+        self.norm = norm(n_out) if batchnorm else nn.Identity()
+        self.to(layer.weight.device)
+        self.train(layer.training)
         self.alpha = 0.0
         self._x: torch.Tensor | None = None
 
@@ -129,19 +139,18 @@ def _relu_sites(model: nn.Module) -> list[tuple[nn.Module, str]]:
             for name, child in parent.named_children() if type(child) is nn.ReLU]
 
 
-def _conv_units(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
-    """(conv, last module of its unit) for every conv with kernel > 1 but the first conv of the
-    model; the unit's last module is the BatchNorm right after the conv, else the conv."""
-    units, first = [], True
+def _ghost_units(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
+    """(layer, last module of its unit) for every conv with kernel > 1 and every linear layer
+    but the model's first conv / linear layer and its classifier; the unit's last module is
+    the BatchNorm right after the layer, else the layer."""
+    layers = [m for m in model.modules() if isinstance(m, _LAYERS)]
+    skip = {id(layers[0]), id(getattr(model, "classifier", None))} if layers else set()
+    units = []
     for parent in model.modules():
         children = list(parent.children())
         for index, child in enumerate(children):
-            if not isinstance(child, _CONVS):
-                continue
-            if first:
-                first = False
-                continue
-            if max(child.kernel_size) == 1:
+            if not isinstance(child, _LAYERS) or id(child) in skip or (
+                    isinstance(child, _CONVS) and max(child.kernel_size) == 1):
                 continue
             after = children[index + 1] if index + 1 < len(children) else None
             units.append((child, after if isinstance(after, _NORMS) else child))
@@ -155,7 +164,8 @@ class Ghosts:
     :meth:`remove` leaves the plain network: ReLU back (or the smooth activation if it never
     switched), ghost skips and their hooks gone. Installs nothing when both tricks are off.
     Raises ConfigError if the model has no ReLU (ghost neurons) or no eligible conv unit
-    (ghost skips).
+    (ghost skips). Modules are visited in ``model.modules()`` order, so a model must register
+    its layers in forward order (every model of :mod:`pruninglib.models` does).
     """
 
     def __init__(self, model: nn.Module, spec: ToSTSpec) -> None:
@@ -173,17 +183,17 @@ class Ghosts:
                 setattr(parent, name, ghost)
                 self.activations.append((parent, name, ghost))
         if spec.ghost_skip_epochs:
-            units = _conv_units(model)
+            units = _ghost_units(model)
             if not units:
                 raise ConfigError(f"tost.ghost_skip_epochs={spec.ghost_skip_epochs!r} is not "
-                                  f"allowed: 0 for a model without a conv layer (kernel > 1) "
-                                  f"after its first")
-            for conv, last in units:
-                ghost = GhostSkip(conv, batchnorm=last is not conv)
-                conv.add_module("ghost_skip", ghost)
-                self._handles += [conv.register_forward_pre_hook(ghost.remember),
+                                  f"allowed: 0 for a model without a conv (kernel > 1) or "
+                                  f"linear layer between its first layer and its classifier")
+            for layer, last in units:
+                ghost = GhostSkip(layer, batchnorm=last is not layer)
+                layer.add_module("ghost_skip", ghost)
+                self._handles += [layer.register_forward_pre_hook(ghost.remember),
                                   last.register_forward_hook(ghost.add)]
-                self.skips.append((conv, ghost))
+                self.skips.append((layer, ghost))
         self.set_epoch(1)
 
     def set_epoch(self, epoch: int) -> None:
@@ -201,8 +211,8 @@ class Ghosts:
                     else nn.ReLU())
         for handle in self._handles:
             handle.remove()
-        for conv, _ in self.skips:
-            del conv.ghost_skip
+        for layer, _ in self.skips:
+            del layer.ghost_skip
         self.activations, self.skips, self._handles = [], [], []
 
 

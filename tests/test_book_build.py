@@ -146,6 +146,12 @@ def test_chapter_page(book):
 
     assert_math_rendered(dom, CHAPTER)
     assert "Environment this page was computed in" in dom
+    source = CHAPTER_PAGE.read_text()
+    assert str(ROOT) not in source, "an absolute path of the build machine is on the page"
+    for service in ("colab.research.google.com", "mybinder.org"):
+        link = re.search(rf'href="(https://{re.escape(service)}[^"]+)"', source)
+        assert link and link.group(1).endswith(f"notebooks/{CHAPTER}.ipynb"), \
+            f"the {service} button does not open notebooks/{CHAPTER}.ipynb"
     assert "Traceback" not in visible_text(dom), "an executed cell shows a traceback"
 
 

@@ -197,3 +197,88 @@ def test_q_star_is_the_limit_of_the_iterated_variance_map(name, sigma_b, sigma_w
         q = eoc.variance_map(name, sigma_b, sigma_w, q)
     assert eoc.q_star(name, sigma_b, sigma_w) == pytest.approx(q, rel=1e-12)
     assert eoc.q_star("tanh", 0.0, 0.9) == 0.0  # ordered without bias: the signal dies out
+
+
+def test_phase_diagram_agrees_with_the_pointwise_functions():
+    frame = eoc.phase_diagram("tanh", [0.0, 0.2, 1.0], [0.7, 1.3041458400565094, 2.0])
+    assert list(frame.columns) == ["sigma_b", "sigma_w", "q_star", "chi", "phase"]
+    assert len(frame) == 9 and list(frame["sigma_w"][:3]) == [0.7, 1.3041458400565094, 2.0]
+    for row in frame.itertuples():
+        assert row.q_star == eoc.q_star("tanh", row.sigma_b, row.sigma_w)
+        assert row.chi == eoc.chi("tanh", row.sigma_b, row.sigma_w)
+        assert row.phase == eoc.phase("tanh", row.sigma_b, row.sigma_w)
+    assert frame.loc[4, "phase"] == "eoc"
+    relu = eoc.phase_diagram("relu", [0.0, 0.2], [1.0, 2.0])
+    assert list(relu["phase"]) == ["ordered", "chaotic", "ordered", "chaotic"]
+
+
+def test_input_pair_sets_layer_one_variance_and_correlation_exactly():
+    x1, x2 = eoc.input_pair(5, 30, 0.7, -0.2, 0.3, 1.5, torch.Generator().manual_seed(0))
+    assert x1.shape == x2.shape == (5, 30) and x1.dtype == torch.float64
+    n = 30
+    q1 = 0.3 ** 2 + 1.5 ** 2 * (x1 ** 2).sum(1) / n
+    q2 = 0.3 ** 2 + 1.5 ** 2 * (x2 ** 2).sum(1) / n
+    q12 = 0.3 ** 2 + 1.5 ** 2 * (x1 * x2).sum(1) / n
+    torch.testing.assert_close(q1, torch.full((5,), 0.7, dtype=torch.float64))
+    torch.testing.assert_close(q2, torch.full((5,), 0.7, dtype=torch.float64))
+    torch.testing.assert_close(q12 / 0.7, torch.full((5,), -0.2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="no inputs"):
+        eoc.input_pair(2, 30, 0.05, 0.5, 0.3, 1.5)  # q1 < sigma_b^2
+
+
+def test_measured_chi_of_a_deep_linear_net_does_not_underflow():
+    """A linear net multiplies a perturbation's squared norm by sigma_w^2 |W z|^2 / |z|^2 per
+    layer (expectation sigma_w^2, relative std ~ sqrt(2 / (N B)) = 0.0063 at N = 200, B = 256):
+    over 150 layers at sigma_w^2 = 0.25 the perturbation shrinks by 1e-90, far below float64
+    resolution for finite differences, and the linearised measurement still reads 0.25."""
+    torch.manual_seed(0)
+    model = build_model(ModelSpec("mlp", hidden=(200,) * 150, activation="linear",
+                                  sigma_w=0.5, bias=False), (20,), 10)
+    x = torch.randn(256, 20, generator=torch.Generator().manual_seed(1))
+    ratios = eoc.measure_chi(model, x, torch.Generator().manual_seed(2))
+    assert ratios.shape == (149,)
+    assert np.all(np.isfinite(ratios)) and np.all(ratios > 0)
+    assert eoc.measured_chi(model, x, skip=0,
+                            generator=torch.Generator().manual_seed(2)) == pytest.approx(
+        0.25, rel=0.01)
+
+
+def test_measured_chi_after_random_pruning_and_after_rescaling():
+    """Keeping a random fraction d of every unit's incoming weights scales its incoming squared
+    norm by about d, i.e. sigma_w^2 -> d sigma_w^2: the pruned tanh net measures
+    chi(sigma_b, sigma_w sqrt(d)); rescaling each unit to its dense norm gives back
+    chi(sigma_b, sigma_w). Width 400 (about 200 survivors a unit), 12 hidden layers, B = 128:
+    noise of the geometric mean ~ sqrt(2 / (N B (L - 1 - skip))) = 0.008, plus the spread of
+    the kept norms; tolerance 0.04."""
+    from pruninglib.masks import apply_mask
+    from pruninglib.pruners import ScoringContext, prune, rescale_fan_in
+    from pruninglib.config import PruneSpec
+
+    sigma_b, sigma_w, d = 0.2, 1.3041458400565094, 0.5
+    torch.manual_seed(0)
+    model = build_model(ModelSpec("mlp", hidden=(400,) * 12, activation="tanh",
+                                  sigma_w=sigma_w, sigma_b=sigma_b), (64,), 10)
+    dense = {n: p.detach().clone() for n, p in model.named_parameters()}
+    x = torch.randn(128, 64, generator=torch.Generator().manual_seed(1))
+    mask = prune(model, PruneSpec("random", density=d, scope="layerwise"),
+                 ScoringContext(input_shape=(64,), generator=torch.Generator().manual_seed(2)))
+    apply_mask(model, mask)
+    pruned = eoc.measured_chi(model, x, skip=3, generator=torch.Generator().manual_seed(3))
+    assert pruned == pytest.approx(eoc.chi("tanh", sigma_b, sigma_w * math.sqrt(d)), abs=0.04)
+    rescale_fan_in(model, mask, dense)
+    rescaled = eoc.measured_chi(model, x, skip=3, generator=torch.Generator().manual_seed(3))
+    assert rescaled == pytest.approx(1.0, abs=0.04)
+    assert pruned < 0.9 < rescaled
+
+
+def test_summary_and_propagation_frame():
+    row = eoc.summary("tanh", 0.2, 2.0)
+    assert row["phase"] == "chaotic" and row["chi"] == eoc.chi("tanh", 0.2, 2.0)
+    assert row["depth_scale"] == eoc.depth_scale("tanh", 0.2, 2.0)
+    assert math.isnan(eoc.summary("relu", 0.2, 2.0)["depth_scale"])  # q* = inf
+    assert eoc.summary("relu", 0.0, math.sqrt(2))["depth_scale"] == math.inf
+    theory = eoc.mean_field_propagation("tanh", 0.2, 1.0, 0.3, 0.3, 0.5, 4)
+    frame = theory.frame()
+    assert list(frame.columns) == ["layer", "q1", "q2", "c"] and list(frame["layer"]) == [1, 2, 3, 4]
+    measured = eoc.Propagation(np.ones((2, 3)), np.ones((2, 3)), np.zeros((2, 3))).frame()
+    assert list(measured.columns) == ["pair", "layer", "q1", "q2", "c"] and len(measured) == 6

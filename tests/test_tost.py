@@ -8,18 +8,34 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import make_model
 from torch import nn
 
-from helpers import make_model
 from pruninglib import experiments
-from pruninglib.config import (ConfigError, DataSpec, ModelSpec, PruneSpec, RunSpec, ToSTSpec,
-                               TrainSpec)
+from pruninglib.config import (
+    ConfigError,
+    DataSpec,
+    ModelSpec,
+    PruneSpec,
+    RunSpec,
+    ToSTSpec,
+    TrainSpec,
+)
 from pruninglib.data import load_data
 from pruninglib.masks import apply_mask
 from pruninglib.models import build_model
 from pruninglib.store import ResultStore
-from pruninglib.tost import (GHOST_INIT, GRADINIT, GhostActivation, Ghosts, GhostSkip,
-                             ghost_alpha, gradinit, label_smoothing_for, smooth_active)
+from pruninglib.tost import (
+    GHOST_INIT,
+    GRADINIT,
+    GhostActivation,
+    Ghosts,
+    GhostSkip,
+    ghost_alpha,
+    gradinit,
+    label_smoothing_for,
+    smooth_active,
+)
 from pruninglib.train import train
 
 BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("resnet20", width=0.25),
@@ -164,8 +180,27 @@ def test_ghost_skips_on_a_resnet_train_and_then_vanish():
     assert not any(isinstance(m, GhostSkip) for m in model.modules())
 
 
+def test_ghost_skips_of_a_residual_mlp_are_linear_maps_beside_the_branch_layers():
+    plain = make_model("resmlp", hidden=(6, 6)).eval()
+    model = copy.deepcopy(plain)
+    ghosts = Ghosts(model, ToSTSpec(ghost_skip_epochs=2))
+    assert [n for n, m in model.named_modules() if isinstance(m, GhostSkip)] == [
+        f"blocks.{b}.branch.{i}.ghost_skip" for b in (0, 1) for i in (0, 2)]
+    ghosts.set_epoch(2)  # alpha = 1/2
+    x = torch.randn(3, 1, 8, 8)
+    h = plain.embed(plain.flatten(x))
+    inner = plain.blocks[0].branch[:2](h)
+    # block 0: x + W2 relu(W1 h + g1) + g2, with g = alpha * 1e-4 * (sum of the unit's input)
+    h1 = plain.blocks[0].branch[1](plain.blocks[0].branch[0](h) + 0.5e-4 * h.sum(1, True))
+    assert not torch.equal(h1, inner)
+    h2 = h + plain.blocks[0].branch[2](h1) + 0.5e-4 * h1.sum(1, True)
+    g = plain.blocks[1].branch[1](plain.blocks[1].branch[0](h2) + 0.5e-4 * h2.sum(1, True))
+    out = plain.classifier(h2 + plain.blocks[1].branch[2](g) + 0.5e-4 * g.sum(1, True))
+    assert torch.allclose(model(x), out, atol=1e-6)
+
+
 def test_a_model_without_the_needed_layers_is_refused():
-    with pytest.raises(ConfigError, match=r"tost\.ghost_skip_epochs=1 .*conv"):
+    with pytest.raises(ConfigError, match=r"tost\.ghost_skip_epochs=1 .*classifier"):
         Ghosts(make_model("mlp", hidden=(8,)), ToSTSpec(ghost_skip_epochs=1))
     with pytest.raises(ConfigError, match=r"tost\.ghost_activation='silu' .*nn\.ReLU"):
         Ghosts(make_model("mlp", hidden=(8,), activation="tanh"), ToSTSpec("silu"))

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -385,6 +386,19 @@ def depth_scale(activation: str, sigma_b: float, sigma_w: float, tol: float = 1e
     return -1 / math.log(correlation_slope(activation, sigma_b, sigma_w, c))
 
 
+def summary(activation: str, sigma_b: float, sigma_w: float, tol: float = 1e-6) -> dict:
+    """One initialisation in numbers: sigma_b, sigma_w, q_star, chi, phase and depth_scale
+    (layers; inf on the EOC, NaN where q* = inf and the correlation map is undefined)."""
+    q = q_star(activation, sigma_b, sigma_w)
+    value = _chi_at(activation, sigma_w, q)
+    try:
+        xi = depth_scale(activation, sigma_b, sigma_w, tol)
+    except ValueError:
+        xi = math.nan
+    return {"sigma_b": sigma_b, "sigma_w": sigma_w, "q_star": q, "chi": value,
+            "phase": _phase_of(q, value, tol), "depth_scale": xi}
+
+
 def reference_comparison() -> pd.DataFrame:
     """The reference code's EOC points against ours, one row per activation of REFERENCE_EOC:
     sigma_b, sigma_w_reference, chi_reference, q_star_reference, sigma_w_eoc (chi = 1 at
@@ -409,6 +423,15 @@ class Propagation:
     q1: Array
     q2: Array
     c: Array
+
+    def frame(self) -> pd.DataFrame:
+        """Tidy rows: layer (1-based), q1, q2, c; plus pair (0-based) for measurements."""
+        depth = self.c.shape[-1]
+        columns = {"layer": np.tile(np.arange(1, depth + 1), self.c.size // depth)}
+        if self.c.ndim == 2:
+            columns = {"pair": np.repeat(np.arange(self.c.shape[0]), depth), **columns}
+        columns.update(q1=self.q1.ravel(), q2=self.q2.ravel(), c=self.c.ravel())
+        return pd.DataFrame(columns)
 
 
 def mean_field_propagation(activation: str, sigma_b: float, sigma_w: float,
@@ -467,9 +490,10 @@ def input_pair(batch: int, dim: int, q1: float, c1: float, sigma_b: float, sigma
     """
     norm2 = (q1 - sigma_b ** 2) / sigma_w ** 2
     rho = (c1 * q1 - sigma_b ** 2) / (q1 - sigma_b ** 2)  # cosine between x1 and x2
-    if not (norm2 > 0 and dim >= 2 and abs(rho) <= 1):
+    if not (norm2 > 0 and dim >= 2 and abs(rho) <= 1 + 1e-12):
         raise ValueError(f"no inputs give q1={q1!r}, c1={c1!r} at sigma_b={sigma_b!r}, "
                          f"sigma_w={sigma_w!r} in dim={dim!r}")
+    rho = min(max(rho, -1.0), 1.0)  # |rho| = 1 up to rounding: opposite or equal inputs
     u = torch.randn(batch, dim, generator=generator, dtype=torch.float64)
     v = torch.randn(batch, dim, generator=generator, dtype=torch.float64)
     u = u / u.norm(dim=1, keepdim=True)
@@ -497,7 +521,9 @@ def measure_chi(model: nn.Module, x: torch.Tensor,
     h = work.flatten(x.double()) if hasattr(work, "flatten") else x.double()
     dh = torch.randn(h.shape, generator=generator, dtype=torch.float64)
     growth = []
-    with torch.no_grad(), forward_ad.dual_level():
+    with torch.no_grad(), forward_ad.dual_level(), warnings.catch_warnings():
+        # torch loads its forward-mode decompositions once through deprecated torch.jit.script
+        warnings.filterwarnings("ignore", message=".*torch.jit.script", category=FutureWarning)
         for module in work.features:
             h, dh = forward_ad.unpack_dual(module(forward_ad.make_dual(h, dh)))
             if isinstance(module, nn.Linear):

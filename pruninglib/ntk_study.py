@@ -1,0 +1,288 @@
+"""The NTK of randomly pruned networks over a grid of widths, keep probabilities and seeds, and
+the fits that test Yang & Wang (AISTATS 2023): a cached sweep of
+:func:`pruninglib.analysis.ntk.compare_pruned_ntk` cells (bias-free ReLU MLPs in NTK
+parameterisation, every weight matrix Bernoulli(q)-masked, the readout included) and three
+per-seed power-law fits.
+
+* :func:`scale_exponents` (claim N1): at a fixed width, the fitted scalar a(q) of the
+  unrescaled pruned NTK (``scale``, least squares against the dense limit) as c * q**k over the
+  keep probabilities. The derivation in :mod:`pruninglib.analysis.ntk` predicts k = the number
+  of masked weight matrices (depth + 1) and c = 1.
+* :func:`width_exponents` (claim N2): the relative Frobenius error of the rescaled pruned NTK to
+  the dense limit as ~ width**b, one slope b shared by all q (each q its own prefactor);
+  b = -1/2 is the rate of a sum over ~width independent terms (the central-limit rate).
+* :func:`collapse_exponents` (claim N3): the same error as C * width**b * q**c over the whole
+  grid. If the error is a function of width * q alone (the width needed for a given error grows
+  like 1/q), then c = b: the ratio k = c / b is the exponent in "width needed ~ q**(-k)".
+
+Every cell of the grid is stored in the run store under a hash of its settings (inputs, depth,
+width, q, seed), so a rebuilt chapter recomputes nothing. The fits work on logarithms, so the
+error and the scale must be positive (they are, for q > 0); cells whose mask removed a whole
+weight matrix (``collapsed``) are left out of every fit. :func:`plot_scales` and
+:func:`plot_errors` draw the chapter's figures.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from .claims import Estimate
+from .analysis.ntk import (SQRT2, compare_pruned_ntk, fit_scale, predicted_scale,
+                           relu_ntk_limit)
+from .config import DataSpec
+from .data import load_data
+from .store import ResultStore
+
+_FORMAT = 2  # bump when the stored payload of a cell changes
+
+
+def ntk_inputs(data: DataSpec, n: int, data_root=None) -> torch.Tensor:
+    """The first ``n`` training images of ``data`` (standardised as for training; subset as the
+    spec says), flattened: (n, d) float64."""
+    dataset = load_data(data, root=data_root)
+    if not 1 <= n <= len(dataset.train_x):
+        raise ValueError(f"n={n!r} is not allowed: 1 .. {len(dataset.train_x)} training images")
+    return dataset.train_x[:n].flatten(1).to(torch.float64)
+
+
+def _cell_key(data: DataSpec, n_inputs: int, depth: int, width: int, keep: float, seed: int,
+              sigma_w: float) -> tuple[str, dict]:
+    spec = {"kind": "pruned_ntk", "format": _FORMAT, "data": dataclasses.asdict(data),
+            "n_inputs": n_inputs, "depth": depth, "width": width, "keep": keep, "seed": seed,
+            "sigma_w": sigma_w}
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16], spec
+
+
+def ntk_sweep(data: DataSpec, *, n_inputs: int, depth: int, widths: Sequence[int],
+              keeps: Sequence[float], seeds: Sequence[int], sigma_w: float = SQRT2,
+              results_dir=None, data_root=None, progress: bool = True) -> pd.DataFrame:
+    """:func:`~pruninglib.analysis.ntk.compare_pruned_ntk` for every width, keep probability
+    q and seed: a scalar-output NTK MLP (d, width x depth, 1) on the first ``n_inputs`` training
+    images of ``data`` (:func:`ntk_inputs`), every weight matrix masked with Bernoulli(q),
+    compared with the analytic dense limit. Each cell is cached in the run store.
+
+    Returns one row per cell with the columns of ``compare_pruned_ntk`` (width, depth, keep,
+    seed, density, predicted, scale, scale_ratio, relerr_dense, relerr_pruned,
+    relerr_rescaled, scale_rescaled), ``width_x_keep`` = width * q and ``collapsed``: True
+    where the mask removed a whole weight matrix (the readout of width n keeps no weight with
+    probability (1 - q)**n: 4 % at n = 64, q = 0.05); such a network's NTK is zero, its
+    measurements are NaN and the fits below leave it out.
+    """
+    store = ResultStore(results_dir)
+    x = limit = None
+    rows = []
+    cells = [(w, q, s) for w in widths for q in keeps for s in seeds]
+    for width, keep, seed in tqdm(cells, desc="pruned NTKs", disable=not progress):
+        key, spec = _cell_key(data, n_inputs, depth, int(width), float(keep), int(seed),
+                              float(sigma_w))
+        payload = store.load(key)
+        if payload is None:
+            if x is None:
+                x = ntk_inputs(data, n_inputs, data_root)
+                limit = relu_ntk_limit(x, depth, sigma_w)
+            payload = {"spec": spec, "row": _cell(x, int(width), depth, float(keep),
+                                                  int(seed), sigma_w, limit)}
+            store.save(key, payload)
+        rows.append(payload["row"])
+    frame = pd.DataFrame(rows)
+    frame["width_x_keep"] = frame["width"] * frame["keep"]
+    return frame
+
+
+def _cell(x, width, depth, keep, seed, sigma_w, limit) -> dict:
+    """One cell; a mask that removes a whole weight matrix (the product of the realised
+    densities is 0, so compare_pruned_ntk divides by zero) gives a row with collapsed=True and
+    NaN measurements."""
+    try:
+        row = compare_pruned_ntk(x, width, depth, keep, seed, sigma_w=sigma_w, limit=limit)
+    except ZeroDivisionError:
+        return {"width": width, "depth": depth, "keep": keep, "seed": seed,
+                **{c: float("nan") for c in MEASURED}, "collapsed": True}
+    return {**row, "collapsed": False}
+
+
+MEASURED = ("density", "predicted", "scale", "scale_ratio", "relerr_dense", "relerr_pruned",
+            "relerr_rescaled", "scale_rescaled")
+"""The measurements of a cell (NaN in a collapsed one)."""
+
+
+def rescale_readings(x: torch.Tensor, depth: int, keeps: Sequence[float],
+                     sigma_w: float = SQRT2) -> pd.DataFrame:
+    """The infinite-width factor Theta_pruned / Theta_dense for each q, all depth + 1 matrices
+    masked, from the pruned recursion of :func:`~pruninglib.analysis.ntk.relu_ntk_limit`
+    (fitted against the dense limit on inputs x, (N, d)), beside the closed forms: no
+    rescaling (q**(depth+1)), the multiplier reading of "rescale by 1/sqrt(q)" (1) and the
+    stored-values reading (q). Columns: keep, then ``<reading>`` (fitted) and
+    ``<reading> predicted`` for reading in none, multiplier, values."""
+    dense = relu_ntk_limit(x, depth, sigma_w)
+    rows = []
+    for q in keeps:
+        row = {"keep": float(q)}
+        for reading in ("none", "multiplier", "values"):
+            pruned = relu_ntk_limit(x, depth, sigma_w, keep=float(q), rescale=reading)
+            row[reading] = fit_scale(pruned, dense)
+            row[f"{reading} predicted"] = predicted_scale([float(q)] * (depth + 1), reading)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- fits
+
+def _usable(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The rows with every column measured (collapsed cells have NaN measurements)."""
+    return frame.dropna(subset=list(columns))
+
+
+def _logs(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    out = {}
+    for c in columns:
+        values = frame[c].to_numpy(dtype=float)
+        if not (values > 0).all():
+            raise ValueError(f"column {c!r} has values <= 0: a power-law fit needs positive "
+                             f"values")
+        out[c] = np.log(values)
+    return out
+
+
+def _least_squares(design: np.ndarray, y: np.ndarray) -> np.ndarray:
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return coef
+
+
+def scale_exponents(frame: pd.DataFrame, width: int | None = None) -> pd.DataFrame:
+    """Per seed, the fit scale = c * q**k over the keep probabilities at one width (default:
+    the widest in ``frame``); needs at least two distinct q. Columns: seed, width, exponent
+    (k), prefactor (c)."""
+    width = int(frame["width"].max()) if width is None else int(width)
+    rows = []
+    for seed, part in _usable(frame[frame["width"] == width], ["scale"]).groupby("seed"):
+        if part["keep"].nunique() < 2:
+            raise ValueError("scale_exponents needs at least two keep probabilities")
+        logs = _logs(part, ("keep", "scale"))
+        design = np.column_stack([np.ones(len(part)), logs["keep"]])
+        log_c, k = _least_squares(design, logs["scale"])
+        rows.append({"seed": seed, "width": width, "exponent": k, "prefactor": np.exp(log_c)})
+    return pd.DataFrame(rows)
+
+
+def width_exponents(frame: pd.DataFrame, value: str = "relerr_rescaled") -> pd.DataFrame:
+    """Per seed, the slope b of log(value) against log(width) shared by all keep
+    probabilities, each q with its own intercept (least squares on values centred within each
+    q); needs at least two widths. Columns: seed, exponent (b)."""
+    rows = []
+    for seed, part in _usable(frame, [value]).groupby("seed"):
+        if part["width"].nunique() < 2:
+            raise ValueError("width_exponents needs at least two widths")
+        logs = pd.DataFrame(_logs(part, ("width", value)), index=part.index)
+        centred = logs - logs.groupby(part["keep"]).transform("mean")
+        b = float((centred["width"] * centred[value]).sum() / (centred["width"] ** 2).sum())
+        rows.append({"seed": seed, "exponent": b})
+    return pd.DataFrame(rows)
+
+
+def collapse_exponents(frame: pd.DataFrame, value: str = "relerr_rescaled") -> pd.DataFrame:
+    """Per seed, the fit value = C * width**b * q**c over the whole grid (needs two widths and
+    two keep probabilities). Columns: seed, width_exponent (b), keep_exponent (c), ratio
+    (c / b: the width needed for a fixed error grows like q**(-ratio); 1 = the curves collapse
+    on width * q)."""
+    rows = []
+    for seed, part in _usable(frame, [value]).groupby("seed"):
+        if part["width"].nunique() < 2 or part["keep"].nunique() < 2:
+            raise ValueError("collapse_exponents needs at least two widths and two keeps")
+        logs = _logs(part, ("width", "keep", value))
+        design = np.column_stack([np.ones(len(part)), logs["width"], logs["keep"]])
+        _, b, c = _least_squares(design, logs[value])
+        rows.append({"seed": seed, "width_exponent": b, "keep_exponent": c, "ratio": c / b})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- figures
+
+def _keep_colors(keeps) -> dict[float, str]:
+    palette = ("#000000", "#0072B2", "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#56B4E9")
+    return {q: palette[i % len(palette)] for i, q in enumerate(sorted(keeps, reverse=True))}
+
+
+def _width_axis(ax) -> None:
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+
+
+def _mean_ci_by(frame: pd.DataFrame, x: str, value: str):
+    stats = []
+    for key, group in frame.groupby(x):
+        est = Estimate.from_samples(group[value])
+        stats.append((key, est.mean, est.half_width if est.n > 1 else 0.0))
+    return map(np.array, zip(*sorted(stats)))
+
+
+def plot_scales(frame: pd.DataFrame, depth: int):
+    """Top: the fitted scale of the unrescaled pruned NTK against q at the widest width (one
+    dot per seed, log-log), with the lines q**(depth+1) (every weight matrix masked) and
+    q**depth. Bottom: fitted / predicted scale (prod of the realised layer densities) against
+    width, per q (mean ± 95 % CI over seeds). Returns the figure."""
+    fig, (left, right) = plt.subplots(2, 1, figsize=(7.0, 8.4))
+    widest = frame[frame["width"] == frame["width"].max()]
+    colors = _keep_colors(frame["keep"].unique())
+    left.scatter(widest["keep"], widest["scale"], color="#333333", s=18, zorder=3,
+                 label=f"fitted, width {int(widest['width'].iloc[0])} (one dot per seed)")
+    q = np.geomspace(frame["keep"].min(), 1.0, 50)
+    left.plot(q, q ** (depth + 1), color="#D55E00",
+              label=f"$q^{{{depth + 1}}}$: all {depth + 1} weight matrices masked")
+    left.plot(q, q ** depth, color="#0072B2", ls="--", label=f"$q^{{{depth}}}$")
+    left.set(xscale="log", yscale="log", xlabel="keep probability q (log scale)",
+             ylabel="fitted scale $a$: $\\Theta_\\mathrm{pruned} \\approx a\\,\\Theta_\\infty$"
+                    "\n(log scale)",
+             title="Scale of the unrescaled pruned NTK")
+    left.legend(fontsize=9)
+    for keep in sorted(frame["keep"].unique(), reverse=True):
+        x, mean, half = _mean_ci_by(frame[frame["keep"] == keep], "width", "scale_ratio")
+        right.errorbar(x, mean, yerr=half, capsize=3, marker="o", color=colors[keep],
+                       label=f"q = {keep:g}")
+    right.axhline(1.0, color="black", lw=1)
+    _width_axis(right)
+    right.set(xlabel="hidden width n (log scale)", ylabel="fitted ÷ predicted scale",
+              title="Fitted scale ÷ product of layer densities")
+    right.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_errors(frame: pd.DataFrame, value: str = "relerr_rescaled"):
+    """Relative Frobenius error of the rescaled pruned NTK to the dense limit (mean ± 95 % CI
+    over seeds, log-log) per q, against the width (top) and against width * q (bottom), with
+    a reference slope -1/2. Returns the figure."""
+    fig, axes = plt.subplots(2, 1, figsize=(7.0, 8.4), sharey=True)
+    colors = _keep_colors(frame["keep"].unique())
+    for ax, x_col, xlabel in ((axes[0], "width", "hidden width n (log scale)"),
+                              (axes[1], "width_x_keep", "width × q (expected kept fan-in, "
+                                                        "log scale)")):
+        for keep in sorted(frame["keep"].unique(), reverse=True):
+            x, mean, half = _mean_ci_by(frame[frame["keep"] == keep], x_col, value)
+            ax.errorbar(x, mean, yerr=half, capsize=3, marker="o", color=colors[keep],
+                        label=f"q = {keep:g}" + (" (dense)" if keep == 1 else ""))
+        lo, hi = frame[x_col].min(), frame[x_col].max()
+        ref = np.geomspace(lo, hi, 20)
+        anchor = frame.loc[frame["keep"] == frame["keep"].max(), value].mean()
+        ax.plot(ref, anchor * (ref / np.sqrt(lo * hi)) ** -0.5, color="#999999", ls=":",
+                label="slope −1/2")
+        _width_axis(ax)
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+    for ax in axes:
+        ax.set_ylabel("$\\Vert\\Theta_\\mathrm{rescaled} - \\Theta_\\infty\\Vert_F \\,/\\, "
+                      "\\Vert\\Theta_\\infty\\Vert_F$\n(log scale)")
+    axes[0].set_title("Error against width")
+    axes[1].set_title("Error against width × q")
+    axes[0].legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,178 @@
+"""Prune-only collapse sweeps: critical compression on a hand-built net, rho_max = N / L,
+agreement with the training runs' masks, caching, and the chapter's comparison helpers."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from helpers import make_model
+from pruninglib import collapse
+from pruninglib.config import ConfigError, DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
+from pruninglib.experiments import run
+from pruninglib.pruners import ScoringContext, prune
+
+SYNTHETIC = DataSpec("synthetic")
+SMALL = ModelSpec("mlp", hidden=(16, 8), bias=False)
+
+
+def _hand_built_net():
+    """4 -> 3 -> 2, bias-free. Magnitudes, largest first: unit 0's four inputs (1.0), the
+    output weights of units 1 and 2 (0.5), the inputs of units 1 and 2 (0.1), unit 0's two
+    output weights (0.01). N = 18 weights in L = 2 layers, so rho_max = 9."""
+    model = make_model("mlp", input_shape=(4,), num_classes=2, hidden=(3,), bias=False)
+    with torch.no_grad():
+        first, second = model.features[0].weight, model.classifier.weight
+        first.fill_(0.1)
+        first[0] = 1.0
+        second.fill_(0.5)
+        second[:, 0] = 0.01
+    return model
+
+
+def test_critical_compression_of_a_hand_built_net_is_known_by_hand():
+    # Keeping k = 18 / rho weights by magnitude: k = 12 and 9 keep a path through unit 1;
+    # k = 6 keeps unit 0's inputs (no output left) and two outputs of unit 1 (no input left):
+    # both layers non-empty, no path (effective collapse); k <= 4 empties the second layer.
+    model = _hand_built_net()
+    rows = []
+    for rho in (1.5, 2.0, 3.0, 4.5, 9.0):
+        mask = prune(model, PruneSpec.from_compression("magnitude", rho),
+                     ScoringContext(input_shape=(4,)))
+        for index, layer in enumerate(collapse.layer_rows(model, mask, (4,))):
+            rows.append({"model.name": "mlp", "model.width": 1.0, "method": "magnitude",
+                         "seed": 0, "compression": rho, "layer_index": index,
+                         "rho_max": 9.0, **layer})
+    frame = pd.DataFrame(rows)
+    assert list(frame.loc[frame["compression"] == 3.0, "kept"]) == [4, 2]
+    assert list(frame.loc[frame["compression"] == 3.0, "effective_kept"]) == [0, 0]
+    summary = collapse.collapse_summary(frame).iloc[0]
+    assert summary["rho_cr"] == 3.0
+    assert summary["rho_cr_effective"] == 2.0 and summary["rho_disconnected"] == 2.0
+    assert summary["n_weights"] == 18 and summary["n_layers"] == 2
+    assert summary["alpha_max"] == pytest.approx(math.log10(9))
+    assert summary["first_collapsed"] == "2"  # layer numbers from 1 at the input
+    assert summary["first_is_smallest"] and not summary["first_is_largest"]
+    # a grid that starts beyond the first collapse: rho = 1 (no pruning) is the last safe point
+    late = collapse.collapse_summary(frame[frame["compression"] >= 3.0]).iloc[0]
+    assert late["rho_cr"] == 3.0 and late["rho_cr_effective"] == 1.0
+    assert late["alpha_cr_effective"] == 0.0
+
+
+def test_rho_max_is_weights_per_layer_and_ends_the_grid(tmp_path):
+    frame = collapse.collapse_sweep(SMALL, ["random"], [0], data=SYNTHETIC, alpha_step=0.5,
+                                    results_dir=tmp_path, progress=False)
+    n = 64 * 16 + 16 * 8 + 8 * 4
+    assert frame["rho_max"].unique().tolist() == [pytest.approx(n / 3)]
+    rhos = sorted(frame["compression"].unique())
+    assert rhos[:-1] == pytest.approx([10 ** (k / 2) for k in range(1, 6)])
+    assert rhos[-1] == pytest.approx(n / 3)
+    at_max = frame[frame["compression"] == rhos[-1]]
+    assert at_max["kept"].sum() == 3  # one weight per layer is all that is left
+
+
+def test_compression_grid_stops_below_rho_max():
+    assert collapse.compression_grid(1000.0, 1.0) == pytest.approx([10.0, 100.0, 1000.0])
+    assert collapse.compression_grid(50.0, 1.0) == pytest.approx([10.0, 50.0])
+    with pytest.raises(ValueError):
+        collapse.compression_grid(50.0, 0.0)
+
+
+@pytest.mark.parametrize("method", ["random", "snip"])
+def test_a_sweep_point_has_the_mask_of_the_training_run_with_that_seed(tmp_path, method):
+    spec = RunSpec(data=SYNTHETIC, model=SMALL, prune=PruneSpec(method, density=0.1),
+                   train=TrainSpec(epochs=0), seed=3)
+    trained = run(spec, results_dir=tmp_path, progress=False)
+    frame = collapse.collapse_sweep(SMALL, [method], [3], data=SYNTHETIC, compressions=[10.0],
+                                    results_dir=tmp_path, progress=False)
+    assert list(frame["kept"]) == [layer["kept"] for layer in trained.layers]
+    assert list(frame["effective_density"]) == pytest.approx(
+        [layer["effective_density"] for layer in trained.layers])
+
+
+def test_sweep_points_are_cached(tmp_path, monkeypatch):
+    kwargs = dict(data=SYNTHETIC, compressions=[10.0, 100.0], results_dir=tmp_path,
+                  progress=False)
+    first = collapse.collapse_sweep(SMALL, ["magnitude", "synflow@1"], [0, 1], **kwargs)
+
+    def fail(*args, **kw):
+        raise AssertionError("a cached point was recomputed")
+
+    monkeypatch.setattr(collapse, "_prune_point", fail)
+    again = collapse.collapse_sweep(SMALL, ["magnitude", "synflow@1"], [0, 1], **kwargs)
+    pd.testing.assert_frame_equal(first, again)
+    assert set(first["rounds"]) == {1}
+
+
+def test_method_labels_name_rounds():
+    assert collapse.method_spec("snip@100").iterations == 100
+    assert collapse.method_spec("snip@100").rounds == 100
+    assert collapse.method_spec("synflow").rounds == 100
+    for bad in ("snip@x", "imp", "nope"):
+        with pytest.raises(ConfigError):
+            collapse.method_spec(bad)
+
+
+def test_fit_to_shape_repeats_channels_and_pads_centred():
+    x = torch.arange(2 * 28 * 28, dtype=torch.float32).reshape(2, 1, 28, 28) + 1
+    out = collapse.fit_to_shape(x, (3, 32, 32))
+    assert out.shape == (2, 3, 32, 32)
+    for c in range(3):
+        assert torch.equal(out[:, c, 2:30, 2:30], x[:, 0])
+    assert out[:, :, :2].abs().sum() == 0 and out[:, :, :, 30:].abs().sum() == 0
+    with pytest.raises(ValueError):
+        collapse.fit_to_shape(torch.zeros(1, 2, 8, 8), (3, 32, 32))
+
+
+def test_decades_below_max_takes_the_worst_method_per_seed():
+    summary = pd.DataFrame({"model.name": ["m"] * 4, "method": ["a", "b", "a", "b"],
+                            "seed": [0, 0, 1, 1], "alpha_max": [5.0] * 4,
+                            "alpha_cr": [2.0, 3.0, 5.0, 4.5]})
+    gaps = collapse.decades_below_max(summary, ["a", "b"], model="m")
+    assert gaps.to_dict() == {0: 2.0, 1: 0.0}
+    assert collapse.decades_below_max(summary, ["c"], model="m").empty
+
+
+def test_critical_by_reads_collapse_of_trained_runs():
+    runs = pd.DataFrame({"prune.iterations": [1, 1, 1, 3, 3, 3],
+                         "prune.density": [0.1, 0.01, 0.001] * 2,
+                         "collapsed_layers": [0, 1, 2, 0, 0, 1]})
+    out = collapse.critical_by(runs, ["prune.iterations"]).set_index("prune.iterations")
+    assert out.loc[1, "alpha_cr"] == pytest.approx(1.0)
+    assert out.loc[3, "alpha_cr"] == pytest.approx(2.0)
+
+
+def test_lead_over_others_is_per_seed_margin_to_the_best_other_method():
+    runs = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1],
+                         "prune.method": ["synflow", "snip", "random"] * 2,
+                         "prune.density": [0.01] * 6,
+                         "test_accuracy": [0.8, 0.7, 0.75, 0.6, 0.65, 0.1]})
+    lead = collapse.lead_over_others(runs, "synflow", where={"prune.density": 0.01})
+    assert lead.to_dict() == pytest.approx({0: 0.05, 1: -0.05})
+    assert collapse.lead_over_others(runs, "synflow", where={"prune.density": 0.1}).empty
+
+
+def test_collapse_order_checks_the_papers_prediction_per_method():
+    summary = pd.DataFrame({"method": ["random", "snip", "grasp", "synflow"],
+                            "first_is_smallest": [True, False, None, None],
+                            "first_is_largest": [False, True, None, None]})
+    order = collapse.collapse_order(summary).set_index("method")["as_predicted"]
+    assert order["random"] == 1.0 and order["snip"] == 1.0
+    assert math.isnan(order["grasp"]) and "synflow" not in order
+
+
+def test_conservation_runs_report_exact_conservation_on_a_bias_free_mlp():
+    from pruninglib.data import load_data
+
+    nets = [("MLP", SMALL, (1, 8, 8), "eval", ("snip", "synflow")),
+            ("ResNet", ModelSpec("resnet20", width=0.25, bias=False), (1, 8, 8), "eval",
+             ("synflow",))]
+    frame, example = collapse.conservation_runs(nets, [0, 1], load_data(SYNTHETIC), 2)
+    assert len(frame) == 2 * 2 + 2 and set(example) == {"snip", "synflow"}
+    mlp = frame[frame["network"] == "MLP"]
+    assert (mlp["unit_error"] < 1e-12).all() and (mlp["layer_spread"] < 1e-12).all()
+    resnet = frame[frame["network"] == "ResNet"]
+    assert resnet["unit_error"].isna().all() and (resnet["cut_error"] < 1e-12).all()
+    assert resnet["batchnorm"].all() and not mlp["batchnorm"].any()

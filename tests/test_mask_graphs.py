@@ -1,0 +1,76 @@
+"""A run's mask without training (experiments.mask_of) and the graph metrics of runs' masks."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from pruninglib.analysis.graphs import network_graph_metrics, summarize
+from pruninglib.analysis.mask_graphs import (ID_COLUMNS, graph_layers, graph_summary,
+                                             method_variant)
+from pruninglib.config import DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
+from pruninglib.experiments import mask_of, run
+from pruninglib.store import ResultStore
+
+BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(32, 16)),
+               prune=PruneSpec("snip", density=0.4), train=TrainSpec(epochs=1, batch_size=64))
+
+
+def _equal(a, b) -> bool:
+    return list(a) == list(b) and all(torch.equal(a[n], b[n]) for n in a)
+
+
+def test_mask_of_is_the_runs_mask_stored_or_recomputed(tmp_path):
+    result = run(BASE, results_dir=tmp_path / "a", progress=False, save_weights=True)
+    stored = ResultStore(tmp_path / "a").load_weights(result.key)
+    names = [layer["name"] for layer in result.layers]
+    from_store = mask_of(BASE, results_dir=tmp_path / "a")
+    assert list(from_store) == names  # input to output, not safetensors' sorted order
+    assert all(torch.equal(from_store[n], stored[f"mask/{n}"].bool()) for n in names)
+    # nothing stored (or stored without weights): pruned again, the same mask
+    assert _equal(mask_of(BASE, results_dir=tmp_path / "empty"), from_store)
+    run(BASE, results_dir=tmp_path / "b", progress=False)
+    assert _equal(mask_of(BASE, results_dir=tmp_path / "b"), from_store)
+    assert not (ResultStore(tmp_path / "b").directory(result.key)
+                / "weights.safetensors").exists()  # mask_of stores nothing
+    other_seed = mask_of(BASE.replace(seed=1), results_dir=tmp_path / "a")
+    assert not _equal(other_seed, from_store)
+
+
+def test_method_variant_tells_iterative_snip_apart():
+    assert method_variant(BASE) == "snip"
+    assert method_variant(BASE.replace(**{"prune.iterations": 5})) == "iter_snip"
+    assert method_variant(BASE.replace(**{"prune.method": "synflow"})) == "synflow"
+    assert method_variant(BASE.replace(**{"prune.method": "erk"})) == "erk"
+
+
+def test_graph_layers_and_summary_of_runs(tmp_path):
+    specs = [BASE, BASE.replace(**{"prune.method": "random"})]
+    results = [run(s, results_dir=tmp_path, progress=False) for s in specs]
+    layers = graph_layers(results, results_dir=tmp_path)
+    assert len(layers) == 2 * 3  # three prunable layers per run
+    assert list(layers.columns[:len(ID_COLUMNS)]) == list(ID_COLUMNS)
+    assert layers["layer_index"].tolist() == [0, 1, 2, 0, 1, 2]
+    assert layers["variant"].tolist() == ["snip"] * 3 + ["random"] * 3
+    mask = mask_of(BASE, results_dir=tmp_path)
+    expected = network_graph_metrics(mask)
+    first = layers[layers["key"] == results[0].key].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first[expected.columns], expected)
+
+    both = graph_layers(results, results_dir=tmp_path, twins=True)
+    pd.testing.assert_frame_equal(both[~both["shuffled"]].reset_index(drop=True), layers)
+    shuffled = both[both["shuffled"]].reset_index(drop=True)
+    assert not layers["shuffled"].any()
+    assert shuffled["edges"].tolist() == layers["edges"].tolist()  # layer densities kept
+    assert shuffled["n_left"].tolist() != layers["n_left"].tolist() \
+        or shuffled["t2"].tolist() != layers["t2"].tolist()           # wiring redrawn
+    again = graph_layers(results, results_dir=tmp_path, twins=True)
+    pd.testing.assert_frame_equal(again, both)                         # seeded
+
+    summary = graph_summary(both)
+    assert len(summary) == 4 and summary["shuffled"].tolist() == [False, True, False, True]
+    reference = summarize(expected)
+    row = summary.iloc[0]
+    for column in ("imdb_mean", "delta_r_mean", "narc_mean", "perc_ram_by_imdb", "n_valid"):
+        assert row[column] == pytest.approx(reference[column], nan_ok=True)
+    assert row["test_accuracy"] == results[0].metrics["test_accuracy"]
