@@ -71,12 +71,7 @@ def conservation_scatter(flows: Mapping[str, pd.DataFrame], *, title: str | None
         ax.set_xlabel("|saliency in| (log)")
     axes[0][0].set_ylabel("|saliency out| (log)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4),
-               bbox_to_anchor=(0.5, -0.16), markerscale=2.5)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return plots.legend_below(fig, handles, labels, title=title, ncol=4, offset=0.16, markerscale=2.5)
 
 
 def score_per_layer(layers: Mapping[str, pd.DataFrame], *, title: str | None = None):
@@ -291,9 +286,4 @@ def accuracy_band(runs: pd.DataFrame, dense: pd.DataFrame | None = None, *,
     for ax in axes[:, 0]:
         ax.set_ylabel(plots.ACCURACY_LABEL)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4),
-               bbox_to_anchor=(0.5, -0.16 / nrows))
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return plots.legend_below(fig, handles, labels, title=title, ncol=4, offset=0.16 / nrows)

@@ -101,24 +101,36 @@ def method_order(methods) -> list[str]:
     return sorted(set(methods), key=lambda m: (rank.get(m, len(rank)), m))
 
 
+def legend_below(fig, handles, labels, *, title: str | None = None, ncol: int = 6,
+                 offset: float = 0.1, **legend):
+    """Finish a multi-panel figure: one legend centred below the panels (``offset`` in figure
+    heights), an optional suptitle, tight layout. Returns ``fig``."""
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), ncol),
+               bbox_to_anchor=(0.5, -offset), **legend)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _log_ticks(ax, axis: str, label) -> None:
+    """Log scale on ``axis`` ("x" or "y") with major ticks at powers of ten written by
+    ``label(value)`` and no minor tick labels."""
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(LogLocator(base=10))
+    target.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
+    target.set_minor_formatter(NullFormatter())
+
+
 def compression_ticks(ax, axis: str = "x") -> None:
     """Log scale with ticks written as 1×, 10×, 100× on the compression axis."""
-    set_scale = ax.set_xscale if axis == "x" else ax.set_yscale
-    target = ax.xaxis if axis == "x" else ax.yaxis
-    set_scale("log")
-    target.set_major_locator(LogLocator(base=10))
-    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
-    target.set_minor_formatter(NullFormatter())
+    _log_ticks(ax, axis, lambda v: f"{v:g}×")
 
 
 def density_ticks(ax, axis: str = "y") -> None:
     """Log scale with ticks written as percentages (100 %, 10 %, 1 %, 0.1 %)."""
-    set_scale = ax.set_xscale if axis == "x" else ax.set_yscale
-    target = ax.xaxis if axis == "x" else ax.yaxis
-    set_scale("log")
-    target.set_major_locator(LogLocator(base=10))
-    target.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g} %"))
-    target.set_minor_formatter(NullFormatter())
+    _log_ticks(ax, axis, lambda v: f"{100 * v:g} %")
 
 
 def _mean_ci(values) -> tuple[float, float]:
@@ -178,12 +190,7 @@ def accuracy_vs_compression(runs, dense=None, *, by: str = "model.name",
     handles, labels = axes[0].get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i] == "dense (unpruned)")
     handles, labels = [handles[i] for i in order], [labels[i] for i in order]
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6),
-               bbox_to_anchor=(0.5, -0.08))
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return legend_below(fig, handles, labels, title=title, offset=0.08)
 
 
 def layer_densities(layers, *, density: float | None = None, by: str = "model.name",
@@ -239,12 +246,7 @@ def layer_densities(layers, *, density: float | None = None, by: str = "model.na
         if panel is not None:
             ax.set_title(model_label(str(panel)))
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6),
-               bbox_to_anchor=(0.5, -0.1))
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return legend_below(fig, handles, labels, title=title)
 
 
 def _reciprocal(x):

@@ -26,6 +26,7 @@ from .plots import (
     _mean_ci,
     _reciprocal,
     compression_ticks,
+    legend_below,
     method_label,
     method_order,
 )
@@ -146,9 +147,4 @@ def plot_gains(gain_frame: pd.DataFrame, *, protocols: Sequence[str] | None = No
         label += f"\n(linear within ±{SYMLOG_LINEAR:g}, logarithmic beyond)"
     axes[0].set_ylabel(label)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6),
-               bbox_to_anchor=(0.5, -0.1))
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return legend_below(fig, handles, labels, title=title)
