@@ -9,6 +9,9 @@ a group penalty, its lines under a relative-norm threshold are sliced away
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .config import TrainSpec
-from .data import Dataset, batches, num_batches
+from .config import DataSpec, TrainSpec
+from .data import Dataset, batches, load_data, num_batches
+from .store import ResultStore
 from .structured import (BOTH, INNER_ONLY, count_parameters, flops, keep_above, keep_largest,
                          latency, penalty, relative_line_norms, slice_units, unit_scores)
 from .train import evaluate, make_optimizer, make_scheduler, train
@@ -181,15 +185,37 @@ def run_seed(data: Dataset, spec: TPruneSpec, seed: int, progress: bool = False,
     return runs, bssl
 
 
-def run(data: Dataset, spec: TPruneSpec, seeds, progress: bool = False):
+def seed_key(data: DataSpec, spec: TPruneSpec, seed: int) -> str:
+    """16-hex cache key of one seed of the experiment (data, sizes and seed)."""
+    text = json.dumps({"data": dataclasses.asdict(data), "tprune": dataclasses.asdict(spec),
+                       "seed": seed}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run(data: DataSpec, spec: TPruneSpec, seeds, *, progress: bool = False,
+        results_dir=None, data_root=None):
     """:func:`run_seed` for every seed -> (runs, bssl) DataFrames; runs gain accuracy_drop
     (dense − pruned, points), speedup_1 / speedup_batch (dense latency ÷ pruned latency) and
-    flop_reduction (dense FLOPs ÷ pruned FLOPs), each against the same seed's dense model."""
+    flop_reduction (dense FLOPs ÷ pruned FLOPs), each against the same seed's dense model.
+
+    Each seed's rows are stored in ``<results_dir>/tprune/`` under :func:`seed_key` and
+    loaded from there next time (latencies included: they are those of the machine that
+    computed them). The data are loaded on the CPU, and only if some seed is not stored."""
+    store = ResultStore(ResultStore(results_dir).root / "tprune")
+    loaded = None
     runs, bssl = [], []
     for seed in tqdm(list(seeds), desc="seeds", disable=not progress):
-        r, b = run_seed(data, spec, seed, progress)
-        runs += r
-        bssl += b
+        key = seed_key(data, spec, seed)
+        payload = store.load(key)
+        if payload is None:
+            if loaded is None:
+                loaded = load_data(data, root=data_root, device="cpu")
+            r, b = run_seed(loaded, spec, seed, progress)
+            payload = {"data": dataclasses.asdict(data), "tprune": dataclasses.asdict(spec),
+                       "seed": seed, "runs": r, "bssl": b}
+            store.save(key, payload)
+        runs += payload["runs"]
+        bssl += payload["bssl"]
     runs, bssl = pd.DataFrame(runs), pd.DataFrame(bssl)
     dense = runs[runs["method"] == "dense"].set_index("seed")
     base = dense.loc[runs["seed"]].reset_index(drop=True)
