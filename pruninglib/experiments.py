@@ -138,9 +138,10 @@ def mask_of(spec: RunSpec, *, results_dir=None, device="cpu", data_root=None) ->
 
     If the run is stored with its weights (``run(..., save_weights=True)``), the stored mask;
     otherwise the mask is recomputed from the same initialisation, pruning batch and seeds as
-    the run's (identical on the same device; nothing is stored). Method 'imp' finds its mask by
-    training, so recomputing it costs its pruning rounds. Returns ``{name: bool tensor}`` on
-    the CPU, input to output.
+    the run's (identical on the same device) and kept in ``<results_dir>/masks/`` under the
+    run's key, so the next call loads it (the run itself is left as it is). Method 'imp'
+    finds its mask by training, so recomputing it costs its pruning rounds. Returns
+    ``{name: bool tensor}`` on the CPU, input to output.
     """
     store = ResultStore(results_dir)
     key = spec.key()
@@ -149,10 +150,17 @@ def mask_of(spec: RunSpec, *, results_dir=None, device="cpu", data_root=None) ->
         tensors = store.load_weights(key)
         return {layer["name"]: tensors[f"mask/{layer['name']}"].bool().cpu()
                 for layer in stored.layers}
+    masks = ResultStore(store.root / "masks")
+    found = masks.load(key)
+    if found is not None and (masks.directory(key) / "weights.safetensors").is_file():
+        tensors = masks.load_weights(key)
+        return {name: tensors[name].bool() for name in found["layers"]}
     dev = resolve_device(device)
     data = _dataset(spec, dev, data_root)
     mask = _find_mask(_initial_model(spec, data, dev), spec, data, progress=False)
-    return {n: m.bool().cpu() for n, m in mask.items()}
+    mask = {n: m.bool().cpu() for n, m in mask.items()}
+    masks.save(key, {"spec": spec.to_dict(), "layers": list(mask)}, weights=mask)
+    return mask
 
 
 def _cached(store: ResultStore, key: str, save_weights: bool) -> Result | None:

@@ -9,6 +9,7 @@ from pruninglib.analysis.graphs import network_graph_metrics, summarize
 from pruninglib.analysis.mask_graphs import (ID_COLUMNS, graph_layers, graph_summary,
                                              method_variant)
 from pruninglib.config import DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
+from pruninglib import experiments
 from pruninglib.experiments import mask_of, run
 from pruninglib.store import ResultStore
 
@@ -20,7 +21,7 @@ def _equal(a, b) -> bool:
     return list(a) == list(b) and all(torch.equal(a[n], b[n]) for n in a)
 
 
-def test_mask_of_is_the_runs_mask_stored_or_recomputed(tmp_path):
+def test_mask_of_is_the_runs_mask_stored_or_recomputed(tmp_path, monkeypatch):
     result = run(BASE, results_dir=tmp_path / "a", progress=False, save_weights=True)
     stored = ResultStore(tmp_path / "a").load_weights(result.key)
     names = [layer["name"] for layer in result.layers]
@@ -32,9 +33,13 @@ def test_mask_of_is_the_runs_mask_stored_or_recomputed(tmp_path):
     run(BASE, results_dir=tmp_path / "b", progress=False)
     assert _equal(mask_of(BASE, results_dir=tmp_path / "b"), from_store)
     assert not (ResultStore(tmp_path / "b").directory(result.key)
-                / "weights.safetensors").exists()  # mask_of stores nothing
+                / "weights.safetensors").exists()  # the run is left as it was
     other_seed = mask_of(BASE.replace(seed=1), results_dir=tmp_path / "a")
     assert not _equal(other_seed, from_store)
+    # the recomputed mask is kept: the next call loads it, in the run's layer order
+    monkeypatch.setattr(experiments, "_find_mask", lambda *a, **k: pytest.fail("recomputed"))
+    again = mask_of(BASE, results_dir=tmp_path / "b")
+    assert _equal(again, from_store) and list(again) == names
 
 
 def test_method_variant_tells_iterative_snip_apart():

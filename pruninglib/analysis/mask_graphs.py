@@ -3,9 +3,9 @@
 :func:`graph_layers` scores every masked layer of every run with
 :func:`pruninglib.analysis.graphs.network_graph_metrics` (unweighted, as the reference); the
 mask is the run's own, from :func:`pruninglib.experiments.mask_of` (the stored one, else
-pruned again with the run's seeds). :func:`graph_summary` reduces the layers to one row per
-run with :func:`pruninglib.analysis.graphs.summarize` (``imdb_mean``, ``delta_r_mean``,
-``narc_mean``, ``perc_ram_by_delta_r``, ...).
+pruned again with the run's seeds, once: the mask is kept). :func:`graph_summary` reduces
+the layers to one row per run with :func:`pruninglib.analysis.graphs.summarize`
+(``imdb_mean``, ``delta_r_mean``, ``narc_mean``, ``perc_ram_by_delta_r``, ...).
 
 With ``twins=True`` each mask is also scored after redrawing each layer's kept positions
 uniformly at random inside the layer (:func:`pruninglib.masks.shuffle_within_layers`, seeded
