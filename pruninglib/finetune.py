@@ -26,7 +26,7 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -35,9 +35,10 @@ from torch import nn
 from tqdm import tqdm
 
 from . import experiments
-from .config import (SCOPES, ConfigError, RunSpec, TrainSpec, _check_choice, _check_number,
-                     _fail)
-from .data import DATASETS
+from .analysis.drift import drift_frame
+from .config import (SCOPES, ConfigError, DataSpec, RunSpec, TrainSpec, _check_choice,
+                     _check_number, _fail)
+from .data import DATASETS, load_data
 from .masks import Mask, apply_mask, count, layer_densities
 from .models import build_model
 from .pruners import magnitude_round
@@ -333,6 +334,34 @@ def describe(spec: Spec) -> dict:
     if isinstance(spec, FinetuneSpec):
         return {**base, "variant": "magnitude", "density": spec.density, "seed": spec.seed}
     return {**base, "variant": spec.variant, "density": spec.density, "seed": spec.seed}
+
+
+def drift_of(reference: Spec, specs: Sequence[Spec], data: DataSpec, *,
+             measures: Sequence[str] = ("svcca", "pwcca", "cka"), conv: str = "average",
+             results_dir=None, device="cpu", data_root=None) -> pd.DataFrame:
+    """:func:`pruninglib.analysis.drift.drift_frame` of the trained network of every spec
+    against that of ``reference``, on the test images of ``data``, with :func:`describe`'s
+    identifying columns. Each spec's rows are stored in ``<results_dir>/derived/drift/``
+    under a hash of (reference, spec, data, measures, conv) and loaded next time; networks
+    are trained first where they are not stored (:func:`load_trained`)."""
+    store = ResultStore(_store(results_dir).root / "drift")
+    keys = [_digest("drift", {"reference": reference.key(), "network": spec.key(),
+                              "data": dataclasses.asdict(data), "measures": list(measures),
+                              "conv": conv}) for spec in specs]
+    stored = [store.load(key) for key in keys]
+    missing = [i for i, payload in enumerate(stored) if payload is None]
+    if missing:
+        options = {"results_dir": results_dir, "device": device, "data_root": data_root}
+        images = load_data(data, root=data_root).test_x
+        networks = (({**describe(specs[i]), "_spec": i}, load_trained(specs[i], **options)[0])
+                    for i in missing)
+        frame = drift_frame(load_trained(reference, **options)[0], networks, images,
+                            measures=measures, conv=conv)
+        for i, rows in frame.groupby("_spec", sort=False):
+            stored[i] = {"rows": rows.drop(columns="_spec").to_dict("records")}
+            store.save(keys[i], {"reference": reference.to_dict(),
+                                 "network": specs[i].to_dict(), **stored[i]})
+    return pd.DataFrame([row for payload in stored for row in payload["rows"]])
 
 
 def to_frame(results: Iterable) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 scratch, trained models rebuilt from the store."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 
@@ -124,3 +125,28 @@ def test_to_frame_describes_every_kind_of_run(tmp_path):
     assert frame["achieved_density"].tolist() == [1.0] + [355 / 1184] * 3  # kept 355
     assert frame["seed"].tolist() == [0, 3, 1, 0]
     assert frame["test_accuracy"].between(0, 1).all()
+
+
+def test_drift_of_matches_drift_frame_and_is_loaded_the_second_time(tmp_path, monkeypatch):
+    from pruninglib.analysis.drift import drift_frame
+
+    others = [FinetuneSpec(DENSE, (0.3,), TUNE), DENSE.replace(seed=1)]
+    frame = finetune.drift_of(DENSE, others, DENSE.data, measures=("svcca", "cka"),
+                              results_dir=tmp_path)
+    images = load_data(DENSE.data).test_x
+    direct = drift_frame(load_trained(DENSE, results_dir=tmp_path)[0],
+                         [(finetune.describe(s), load_trained(s, results_dir=tmp_path)[0])
+                          for s in others], images, measures=("svcca", "cka"))
+    pd.testing.assert_frame_equal(frame, direct)
+    assert frame.loc[frame["seed"] == 1, "similarity"].lt(1 - 1e-6).any()  # another net
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed")
+    monkeypatch.setattr(finetune, "drift_frame", fail)
+    monkeypatch.setattr(finetune, "load_trained", fail)
+    again = finetune.drift_of(DENSE, others, DENSE.data, measures=("svcca", "cka"),
+                              results_dir=tmp_path)
+    pd.testing.assert_frame_equal(again, frame)
+    # another measure set is another cache entry, computed afresh
+    with pytest.raises(AssertionError, match="recomputed"):
+        finetune.drift_of(DENSE, others, DENSE.data, measures=("svcca",), results_dir=tmp_path)
