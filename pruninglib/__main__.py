@@ -104,8 +104,8 @@ def _line(counts: dict) -> str:
 
 
 def _report_failures(failures: list[dict], varying, results_dir, out) -> None:
-    from .executors import describe
-    from .store import ResultStore
+    from .runs.executors import describe
+    from .runs.store import ResultStore
 
     if not failures:
         return
@@ -119,7 +119,7 @@ def _report_failures(failures: list[dict], varying, results_dir, out) -> None:
 
 
 def _sweep(args, out) -> int:
-    from .executors import (
+    from .runs.executors import (
         PoolExecutor,
         SweepError,
         execute,
@@ -133,7 +133,7 @@ def _sweep(args, out) -> int:
     base, grid, file_options = load_plan(args)
     if executor is None:
         executor = make_executor(file_options.get("executor"))
-    from .experiments import grid_specs, to_frame
+    from .runs.experiments import grid_specs, to_frame
 
     specs = grid_specs(base, grid)
     varying = varying_fields(specs)
@@ -174,9 +174,9 @@ def _sweep(args, out) -> int:
 
 
 def _status(args, out) -> int:
-    from .executors import summary, varying_fields
-    from .experiments import grid_specs
-    from .store import ResultStore
+    from .runs.executors import summary, varying_fields
+    from .runs.experiments import grid_specs
+    from .runs.store import ResultStore
 
     base, grid, _ = load_plan(args)
     specs = grid_specs(base, grid)
@@ -227,7 +227,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None, out=None) -> int:
-    from .store import StoreError
+    from .runs.store import StoreError
 
     out = out or sys.stdout
     args = parser().parse_args(argv)

@@ -24,37 +24,44 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 
+# The names :mod:`pruninglib.data` and :mod:`pruninglib.models` register (a test keeps them
+# equal), so that specs validate without importing torch-heavy modules.
+DATASET_NAMES = ("fashion_mnist", "mnist", "mnist1d", "cifar10", "cifar100", "synthetic")
+MODEL_NAMES = ("lenet_300_100", "mlp", "resmlp", "conv2", "conv4", "conv6", "vgg11", "vgg16",
+               "vgg19", "resnet20", "resnet32", "resnet56", "resnet110", "cnn1d")
+
+
 class ConfigError(ValueError):
     """A spec field has a value that is not allowed (the message names field, value, allowed)."""
 
 
-def _fail(owner: str, name: str, value: Any, allowed: str) -> None:
+def fail(owner: str, name: str, value: Any, allowed: str) -> None:
     raise ConfigError(f"{owner}.{name}={value!r} is not allowed: {allowed}")
 
 
-def _check_choice(owner: str, name: str, value: Any, choices) -> None:
+def check_choice(owner: str, name: str, value: Any, choices) -> None:
     choices = sorted(choices)
     if value not in choices:
-        _fail(owner, name, value, "one of " + ", ".join(map(str, choices)))
+        fail(owner, name, value, "one of " + ", ".join(map(str, choices)))
 
 
-def _check_number(owner: str, name: str, value: Any, *, low=None, high=None,
+def check_number(owner: str, name: str, value: Any, *, low=None, high=None,
                   low_open=False, high_open=False, integer=False) -> None:
     kind = int if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind) or (
             not integer and not math.isfinite(value)):
-        _fail(owner, name, value, "an integer" if integer else "a finite number")
+        fail(owner, name, value, "an integer" if integer else "a finite number")
     lo_ok = low is None or (value > low if low_open else value >= low)
     hi_ok = high is None or (value < high if high_open else value <= high)
     if not (lo_ok and hi_ok):
         lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
         hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
-        _fail(owner, name, value, " and ".join(s for s in (lo, hi) if s))
+        fail(owner, name, value, " and ".join(s for s in (lo, hi) if s))
 
 
-def _check_bool(owner: str, name: str, value: Any) -> None:
+def check_bool(owner: str, name: str, value: Any) -> None:
     if not isinstance(value, bool):
-        _fail(owner, name, value, "True or False")
+        fail(owner, name, value, "True or False")
 
 
 @dataclass(frozen=True)
@@ -75,15 +82,13 @@ class DataSpec:
     augment: bool = False
 
     def __post_init__(self) -> None:
-        from .data import DATASETS
-
-        _check_choice("data", "name", self.name, DATASETS)
+        check_choice("data", "name", self.name, DATASET_NAMES)
         for name in ("train_subset", "test_subset"):
             value = getattr(self, name)
             if value is not None:
-                _check_number("data", name, value, low=1, integer=True)
-        _check_number("data", "subset_seed", self.subset_seed, low=0, integer=True)
-        _check_bool("data", "augment", self.augment)
+                check_number("data", name, value, low=1, integer=True)
+        check_number("data", "subset_seed", self.subset_seed, low=0, integer=True)
+        check_bool("data", "augment", self.augment)
 
 
 ACTIVATIONS = ("relu", "tanh", "elu", "selu", "gelu", "silu", "leaky_relu", "linear")
@@ -118,29 +123,27 @@ class ModelSpec:
     stable: bool = False
 
     def __post_init__(self) -> None:
-        from .models import MODELS
-
-        _check_choice("model", "name", self.name, MODELS)
-        _check_number("model", "width", self.width, low=0, low_open=True)
+        check_choice("model", "name", self.name, MODEL_NAMES)
+        check_number("model", "width", self.width, low=0, low_open=True)
         hidden = tuple(self.hidden)
         object.__setattr__(self, "hidden", hidden)
         if self.name in ("mlp", "resmlp"):
             if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
                                  for h in hidden):
-                _fail("model", "hidden", self.hidden,
+                fail("model", "hidden", self.hidden,
                       f"a non-empty tuple of positive integers for model {self.name!r}")
         elif hidden:
-            _fail("model", "hidden", self.hidden, "empty unless model.name is 'mlp' or 'resmlp'")
-        _check_choice("model", "activation", self.activation, ACTIVATIONS)
+            fail("model", "hidden", self.hidden, "empty unless model.name is 'mlp' or 'resmlp'")
+        check_choice("model", "activation", self.activation, ACTIVATIONS)
         for name in ("sigma_w", "sigma_b"):
             if getattr(self, name) is not None:
-                _check_number("model", name, getattr(self, name), low=0)
-        _check_bool("model", "bias", self.bias)
+                check_number("model", name, getattr(self, name), low=0)
+        check_bool("model", "bias", self.bias)
         if self.batchnorm is not None:
-            _check_bool("model", "batchnorm", self.batchnorm)
-        _check_bool("model", "stable", self.stable)
+            check_bool("model", "batchnorm", self.batchnorm)
+        check_bool("model", "stable", self.stable)
         if self.stable and not (self.name.startswith("resnet") or self.name == "resmlp"):
-            _fail("model", "stable", self.stable, "True only for resnet* and resmlp models")
+            fail("model", "stable", self.stable, "True only for resnet* and resmlp models")
 
 
 PRUNE_METHODS = ("dense", "random", "magnitude", "snip", "grasp", "synflow",
@@ -195,29 +198,29 @@ class PruneSpec:
     rescale: str = "none"
 
     def __post_init__(self) -> None:
-        _check_choice("prune", "method", self.method, PRUNE_METHODS)
-        _check_number("prune", "density", self.density, low=0, high=1, low_open=True)
+        check_choice("prune", "method", self.method, PRUNE_METHODS)
+        check_number("prune", "density", self.density, low=0, high=1, low_open=True)
         if self.method == "dense" and self.density != 1.0:
-            _fail("prune", "density", self.density, "1.0 when prune.method is 'dense'")
+            fail("prune", "density", self.density, "1.0 when prune.method is 'dense'")
         if self.method != "dense" and self.density == 1.0 and (self.shuffle or self.invert):
-            _fail("prune", "density", self.density, "< 1 when shuffle or invert is asked for")
-        _check_choice("prune", "scope", self.scope, SCOPES)
+            fail("prune", "density", self.density, "< 1 when shuffle or invert is asked for")
+        check_choice("prune", "scope", self.scope, SCOPES)
         if self.iterations is not None:
-            _check_number("prune", "iterations", self.iterations, low=1, integer=True)
-        _check_choice("prune", "schedule", self.schedule, SCHEDULES)
-        _check_number("prune", "samples_per_class", self.samples_per_class, low=1, integer=True)
-        _check_choice("prune", "bn_mode", self.bn_mode, BN_MODES)
-        _check_bool("prune", "include_classifier", self.include_classifier)
-        _check_number("prune", "grasp_temperature", self.grasp_temperature, low=0,
+            check_number("prune", "iterations", self.iterations, low=1, integer=True)
+        check_choice("prune", "schedule", self.schedule, SCHEDULES)
+        check_number("prune", "samples_per_class", self.samples_per_class, low=1, integer=True)
+        check_choice("prune", "bn_mode", self.bn_mode, BN_MODES)
+        check_bool("prune", "include_classifier", self.include_classifier)
+        check_number("prune", "grasp_temperature", self.grasp_temperature, low=0,
                       low_open=True)
         for name in ("shuffle", "reinit", "invert"):
-            _check_bool("prune", name, getattr(self, name))
-        _check_choice("prune", "rescale", self.rescale, RESCALE)
+            check_bool("prune", name, getattr(self, name))
+        check_choice("prune", "rescale", self.rescale, RESCALE)
 
     @classmethod
     def from_compression(cls, method: str, compression: float, **kwargs) -> "PruneSpec":
         """Spec at compression ratio rho = 1/density (rho >= 1)."""
-        _check_number("prune", "compression", compression, low=1)
+        check_number("prune", "compression", compression, low=1)
         return cls(method=method, density=1.0 / compression, **kwargs)
 
     @property
@@ -266,26 +269,26 @@ class TrainSpec:
     bf16: bool = False
 
     def __post_init__(self) -> None:
-        _check_number("train", "epochs", self.epochs, low=0, integer=True)
-        _check_number("train", "batch_size", self.batch_size, low=1, integer=True)
-        _check_choice("train", "optimizer", self.optimizer, OPTIMIZERS)
-        _check_number("train", "lr", self.lr, low=0, low_open=True)
-        _check_number("train", "momentum", self.momentum, low=0, high=1, high_open=True)
-        _check_bool("train", "nesterov", self.nesterov)
+        check_number("train", "epochs", self.epochs, low=0, integer=True)
+        check_number("train", "batch_size", self.batch_size, low=1, integer=True)
+        check_choice("train", "optimizer", self.optimizer, OPTIMIZERS)
+        check_number("train", "lr", self.lr, low=0, low_open=True)
+        check_number("train", "momentum", self.momentum, low=0, high=1, high_open=True)
+        check_bool("train", "nesterov", self.nesterov)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
-            _fail("train", "nesterov", self.nesterov, "True only with sgd and momentum > 0")
-        _check_number("train", "weight_decay", self.weight_decay, low=0)
-        _check_choice("train", "schedule", self.schedule, LR_SCHEDULES)
+            fail("train", "nesterov", self.nesterov, "True only with sgd and momentum > 0")
+        check_number("train", "weight_decay", self.weight_decay, low=0)
+        check_choice("train", "schedule", self.schedule, LR_SCHEDULES)
         milestones = tuple(self.milestones)
         object.__setattr__(self, "milestones", milestones)
         if any(isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m < 1
                for m in milestones) or list(milestones) != sorted(milestones):
-            _fail("train", "milestones", self.milestones,
+            fail("train", "milestones", self.milestones,
                   "increasing fractions of training strictly between 0 and 1")
-        _check_number("train", "gamma", self.gamma, low=0, high=1, low_open=True)
-        _check_number("train", "label_smoothing", self.label_smoothing, low=0, high=1,
+        check_number("train", "gamma", self.gamma, low=0, high=1, low_open=True)
+        check_number("train", "label_smoothing", self.label_smoothing, low=0, high=1,
                       high_open=True)
-        _check_bool("train", "bf16", self.bf16)
+        check_bool("train", "bf16", self.bf16)
 
 
 GHOST_ACTIVATIONS = ("none", "silu", "mish")
@@ -317,15 +320,15 @@ class ToSTSpec:
     gradinit_steps: int = 0
 
     def __post_init__(self) -> None:
-        _check_choice("tost", "ghost_activation", self.ghost_activation, GHOST_ACTIVATIONS)
+        check_choice("tost", "ghost_activation", self.ghost_activation, GHOST_ACTIVATIONS)
         if self.ghost_activation_epochs is not None:
-            _check_number("tost", "ghost_activation_epochs", self.ghost_activation_epochs,
+            check_number("tost", "ghost_activation_epochs", self.ghost_activation_epochs,
                           low=1, integer=True)
             if self.ghost_activation == "none":
-                _fail("tost", "ghost_activation_epochs", self.ghost_activation_epochs,
+                fail("tost", "ghost_activation_epochs", self.ghost_activation_epochs,
                       "None when tost.ghost_activation is 'none'")
-        _check_number("tost", "ghost_skip_epochs", self.ghost_skip_epochs, low=0, integer=True)
-        _check_number("tost", "gradinit_steps", self.gradinit_steps, low=0, integer=True)
+        check_number("tost", "ghost_skip_epochs", self.ghost_skip_epochs, low=0, integer=True)
+        check_number("tost", "gradinit_steps", self.gradinit_steps, low=0, integer=True)
 
 
 _SECTIONS = (("data", DataSpec), ("model", ModelSpec), ("prune", PruneSpec),
@@ -352,15 +355,15 @@ class RunSpec:
     def __post_init__(self) -> None:
         for name, kind in _SECTIONS:
             if not isinstance(getattr(self, name), kind):
-                _fail("run", name, getattr(self, name), f"a {kind.__name__}")
-        _check_number("run", "seed", self.seed, low=0, integer=True)
+                fail("run", name, getattr(self, name), f"a {kind.__name__}")
+        check_number("run", "seed", self.seed, low=0, integer=True)
         if self.prune.method == "imp" and self.train.epochs == 0:
-            _fail("train", "epochs", 0, ">= 1 when prune.method is 'imp' (it trains to prune)")
+            fail("train", "epochs", 0, ">= 1 when prune.method is 'imp' (it trains to prune)")
         epochs = self.train.epochs
         for name in ("ghost_activation_epochs", "ghost_skip_epochs"):
             value = getattr(self.tost, name)
             if value and value >= epochs:
-                _fail("tost", name, value, f"< train.epochs = {epochs} (a later epoch must "
+                fail("tost", name, value, f"< train.epochs = {epochs} (a later epoch must "
                                            f"train without the ghosts)")
 
     # -- canonical form ---------------------------------------------------------------
@@ -395,7 +398,7 @@ class RunSpec:
             known = {f.name for f in fields(kind)}
             unknown = set(sub) - known
             if unknown:
-                _fail(name, sorted(unknown)[0], sub[sorted(unknown)[0]],
+                fail(name, sorted(unknown)[0], sub[sorted(unknown)[0]],
                       "a field of " + kind.__name__ + ": " + ", ".join(sorted(known)))
             for tuple_field in ("hidden", "milestones"):
                 if tuple_field in sub:
@@ -403,7 +406,7 @@ class RunSpec:
             parts[name] = kind(**sub)
         extra = set(d) - {"data", "model", "prune", "train", "tost", "seed"}
         if extra:
-            _fail("run", sorted(extra)[0], d[sorted(extra)[0]],
+            fail("run", sorted(extra)[0], d[sorted(extra)[0]],
                   "a field of RunSpec: data, model, prune, train, tost, seed")
         return cls(seed=d.get("seed", 0), **parts)
 
@@ -416,10 +419,10 @@ class RunSpec:
             target = d
             for k in keys[:-1]:
                 if k not in target or not isinstance(target[k], dict):
-                    _fail("run", path, value, "a dotted path like 'prune.density' or 'seed'")
+                    fail("run", path, value, "a dotted path like 'prune.density' or 'seed'")
                 target = target[k]
             if keys[-1] not in target:
-                _fail("run", path, value,
+                fail("run", path, value,
                       f"a field of {keys[0]}: " + ", ".join(sorted(target)))
             target[keys[-1]] = list(value) if isinstance(value, tuple) else value
         return RunSpec.from_dict(d)

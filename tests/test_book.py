@@ -16,7 +16,8 @@ import yaml
 
 matplotlib.use("Agg")
 
-from pruninglib import book, claims, plots  # noqa: E402
+from pruninglib.book import claims, plots, runner, sphinx  # noqa: E402
+from pruninglib.book import parameters as book  # noqa: E402
 from pruninglib.config import PRUNE_METHODS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +173,7 @@ def test_notebook_opens_with_a_title_and_ends_with_verdicts_and_environment(path
 
 
 def test_toc_lists_every_notebook_and_nothing_else(profiles):
-    chapters = book.toc_chapters(ROOT)
+    chapters = runner.toc_chapters(ROOT)
     missing = sorted({p.stem for p in NOTEBOOKS} - set(chapters))
     assert not missing, f"add book/executed/{missing[0]} to _toc.yml"
     assert sorted(chapters) == sorted(p.stem for p in NOTEBOOKS), "_toc.yml lists a " \
@@ -193,7 +194,7 @@ def test_config_keeps_the_repository_url_in_one_place():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["execute"]["execute_notebooks"] == "off"
     assert config["only_build_toc_files"] is True
-    assert "pruninglib.book" in config["sphinx"]["extra_extensions"]
+    assert "pruninglib.book.sphinx" in config["sphinx"]["extra_extensions"]
     url = config["repository"]["url"]
     assert (ROOT / "_config.yml").read_text().count(url) == 1
     for page in (ROOT / "book").glob("*.md"):
@@ -221,11 +222,11 @@ def _nested_progress_bars() -> str:
 def test_progress_bars_collapse_to_their_last_state():
     raw = _nested_progress_bars()
     assert "\r" in raw and "\x1b[A" in raw
-    lines = book.collapse_progress(raw).splitlines()
+    lines = runner.collapse_progress(raw).splitlines()
     assert lines[0] == "before" and lines[-1] == "after"
     assert len(lines) == 3 and lines[1].startswith("runs: 100%")
-    assert book.collapse_progress("a\rb\rc\n") == "c\n"
-    assert book.collapse_progress("plain\n\ntext\n") == "plain\n\ntext\n"
+    assert runner.collapse_progress("a\rb\rc\n") == "c\n"
+    assert runner.collapse_progress("plain\n\ntext\n") == "plain\n\ntext\n"
 
 
 def test_clean_notebook_merges_streams_and_collapses_bars():
@@ -236,7 +237,7 @@ def test_clean_notebook_merges_streams_and_collapses_bars():
                     nbformat.v4.new_output("stream", name="stdout", text="hello\n"),
                     nbformat.v4.new_output("stream", name="stderr", text="\rbar 2/2\n")]
     nb = nbformat.v4.new_notebook(cells=[cell])
-    book.clean_notebook(nb)
+    runner.clean_notebook(nb)
     assert [(o.name, o.text) for o in nb.cells[0].outputs] == [
         ("stderr", "bar 2/2\n"), ("stdout", "hello\n")]
 
@@ -250,7 +251,7 @@ def test_launch_buttons_point_at_the_source_notebook():
         ]},
         {"url": f"../../_sources/{executed}.ipynb"},
     ]}
-    book._point_buttons_at_sources(None, executed, "page.html", context, None)
+    sphinx.point_buttons_at_sources(None, executed, "page.html", context, None)
     group, download = context["header_buttons"]
     assert all(b["url"].endswith(f"notebooks/{CHAPTER}.ipynb") for b in group["buttons"])
     assert download["url"] == f"../../_sources/{executed}.ipynb"
@@ -263,10 +264,10 @@ def test_launch_buttons_point_at_the_source_notebook():
     (["build", "--profile", "smoke", "-p", "seeds", "many"], ["seeds='many'"]),
 ])
 def test_cli_rejects_bad_input_before_running_anything(argv, words, capsys, monkeypatch):
-    monkeypatch.setattr(book, "execute_chapter", lambda *a, **k: pytest.fail("executed"))
-    monkeypatch.setattr(book, "build_html", lambda *a, **k: pytest.fail("built"))
+    monkeypatch.setattr(runner, "execute_chapter", lambda *a, **k: pytest.fail("executed"))
+    monkeypatch.setattr(runner, "build_html", lambda *a, **k: pytest.fail("built"))
     monkeypatch.chdir(ROOT)
-    assert book.main(argv) == 2
+    assert runner.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
     for word in words:

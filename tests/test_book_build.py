@@ -175,7 +175,7 @@ def _notebook(path: Path, cells: list[tuple[str, str]]) -> None:
 
 
 def test_runner_names_the_notebook_and_the_failing_cell(tmp_path):
-    from pruninglib import book
+    from pruninglib.book import runner as book
 
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "profiles.yml").write_text(

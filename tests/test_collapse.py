@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from helpers import make_model
-from pruninglib import collapse
+from pruninglib.chapters.synflow import collapse
 from pruninglib.config import ConfigError, DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
-from pruninglib.experiments import run
+from pruninglib.runs.experiments import run
 from pruninglib.pruners import ScoringContext, prune
 
 SYNTHETIC = DataSpec("synthetic")

@@ -118,7 +118,8 @@ def _toy_drift():
 def test_drift_figures_have_their_panels_axes_and_legends():
     import matplotlib.pyplot as plt
 
-    from pruninglib import drift_plots, plots
+    from pruninglib.book import plots
+    from pruninglib.chapters.pruning_similarity import figures as drift_plots
 
     plots.use_style()
     sim, summary = _toy_drift()

@@ -33,15 +33,15 @@ from pruninglib.config import (
     RunSpec,
     TrainSpec,
 )
-from pruninglib.executors import (
+from pruninglib.runs.executors import (
     InlineExecutor,
     PoolExecutor,
     SweepError,
     available_cores,
     make_executor,
 )
-from pruninglib.experiments import grid_specs, run_all, sweep, sweep_results
-from pruninglib.store import CorruptResultWarning, ResultStore
+from pruninglib.runs.experiments import grid_specs, run_all, sweep, sweep_results
+from pruninglib.runs.store import CorruptResultWarning, ResultStore
 
 BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(16,)),
                prune=PruneSpec("snip", density=0.2), train=TrainSpec(epochs=2, batch_size=64))
@@ -101,7 +101,7 @@ def test_a_pool_sweep_gives_the_same_frame_as_in_process(tmp_path, reference):
 @pytest.mark.slow
 def test_submitit_local_executor_runs_a_sweep(tmp_path, reference):
     pytest.importorskip("submitit", reason="submitit is not installed (extra 'cluster')")
-    from pruninglib.executors import SubmititExecutor
+    from pruninglib.runs.executors import SubmititExecutor
 
     executor = SubmititExecutor(folder=tmp_path / "jobs", cluster="local", runs_per_task=2,
                                 timeout_min=5, poll_seconds=0.2)
@@ -114,7 +114,7 @@ def test_submitit_local_executor_runs_a_sweep(tmp_path, reference):
 @pytest.mark.slow
 def test_ray_local_executor_runs_a_sweep(tmp_path, reference):
     pytest.importorskip("ray", reason="ray is not installed (extra 'ray')")
-    from pruninglib.executors import RayExecutor
+    from pruninglib.runs.executors import RayExecutor
 
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must be short
     try:
@@ -269,7 +269,7 @@ CONCURRENT = textwrap.dedent("""
     from pathlib import Path
     torch.set_num_threads(1)
     from pruninglib.config import RunSpec
-    from pruninglib.experiments import grid_specs, run_all, to_frame
+    from pruninglib.runs.experiments import grid_specs, run_all, to_frame
     base = RunSpec.from_dict(json.loads(sys.argv[1]))
     specs = grid_specs(base, json.loads(sys.argv[2]))[::-1]  # the other end of the grid first
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # torch's lazy imports

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pruninglib import experiments
+from pruninglib.runs import experiments
 from pruninglib.config import DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
-from pruninglib.experiments import grid_specs, layers_frame, run, sweep, sweep_results
-from pruninglib.store import CorruptResultWarning, ResultStore
+from pruninglib.runs.experiments import grid_specs, layers_frame, run, sweep, sweep_results
+from pruninglib.runs.store import CorruptResultWarning, ResultStore
 
 BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(16,)),
                prune=PruneSpec("snip", density=0.2), train=TrainSpec(epochs=2, batch_size=64))
@@ -120,7 +120,7 @@ SWEEP_SCRIPT = textwrap.dedent("""
     import sys, torch
     torch.set_num_threads(1)
     from pruninglib.config import *
-    from pruninglib.experiments import sweep
+    from pruninglib.runs.experiments import sweep
     base = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(64, 64)),
                    prune=PruneSpec("synflow", density=0.3), train=TrainSpec(epochs=3, batch_size=16))
     frame = sweep(base, {"prune.density": [0.5, 0.2, 0.1, 0.05], "seed": [0, 1]},

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from pruninglib import experiments, finetune
+from pruninglib.runs import experiments
+from pruninglib.chapters.pruning_similarity import finetune
 from pruninglib.config import ConfigError, DataSpec, ModelSpec, RunSpec, TrainSpec
 from pruninglib.data import load_data
-from pruninglib.finetune import FinetuneSpec, ScratchSpec, finetune_path, load_trained, run
+from pruninglib.chapters.pruning_similarity.finetune import FinetuneSpec, ScratchSpec, finetune_path, load_trained, run
 from pruninglib.masks import full_mask
 from pruninglib.models import build_model
 from pruninglib.train import evaluate

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from pruninglib.analysis.graphs import network_graph_metrics, summarize
-from pruninglib.analysis.mask_graphs import (ID_COLUMNS, graph_layers, graph_summary,
+from pruninglib.chapters.ramanujan.mask_graphs import (ID_COLUMNS, graph_layers, graph_summary,
                                              method_variant)
 from pruninglib.config import DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
-from pruninglib import experiments
-from pruninglib.experiments import mask_of, run
-from pruninglib.store import ResultStore
+from pruninglib.runs import experiments
+from pruninglib.runs.experiments import mask_of, run
+from pruninglib.runs.store import ResultStore
 
 BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(32, 16)),
                prune=PruneSpec("snip", density=0.4), train=TrainSpec(epochs=1, batch_size=64))

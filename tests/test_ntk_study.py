@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from pruninglib import ntk_study
+from pruninglib.chapters.random_pruning import ntk_study
 from pruninglib.config import DataSpec
 
 

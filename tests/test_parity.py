@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from helpers import make_model
-from pruninglib import parity
+from pruninglib.chapters.random_pruning import parity
 from pruninglib.config import DataSpec, ModelSpec, PruneSpec, RunSpec
 from pruninglib.pruners import ScoringContext, prune
 

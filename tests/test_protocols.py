@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pruninglib.config import ConfigError, RunSpec, TrainSpec
-from pruninglib.protocols import COMPONENTS, gains, plot_gains, protocol_changes
+from pruninglib.chapters.tost.protocols import COMPONENTS, gains, plot_gains, protocol_changes
 
 
 def test_each_protocol_changes_only_its_own_fields():

@@ -6,7 +6,7 @@ import itertools
 import pandas as pd
 import pytest
 
-from pruninglib import ramanujan
+from pruninglib.chapters.ramanujan import summary as ramanujan
 
 VARIANTS = ["random", "erk", "snip", "synflow"]
 

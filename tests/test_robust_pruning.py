@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from helpers import make_model
-from pruninglib import signal_plots
-from pruninglib.at_init import network_at_init
+from pruninglib.chapters.robust_pruning import figures as signal_plots
+from pruninglib.chapters.robust_pruning.at_init import network_at_init
 from pruninglib.config import ConfigError, DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
 from pruninglib.masks import full_mask
 from pruninglib.pruners import ScoringContext, prune
@@ -142,7 +142,7 @@ def test_chapter_figures_draw_from_tidy_frames():
 
 
 def test_units_without_inputs_counts_empty_rows():
-    from pruninglib.at_init import units_without_inputs
+    from pruninglib.chapters.robust_pruning.at_init import units_without_inputs
 
     mask = {"a": torch.tensor([[True, False], [False, False], [False, False], [True, True]]),
             "conv": torch.zeros(2, 3, 3, 3, dtype=torch.bool)}

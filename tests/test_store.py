@@ -17,8 +17,8 @@ import pytest
 import torch
 from safetensors import SafetensorError
 
-from pruninglib import experiments
-from pruninglib import store as store_module
+from pruninglib.runs import experiments
+from pruninglib.runs import store as store_module
 from pruninglib.config import (
     ConfigError,
     DataSpec,
@@ -28,8 +28,8 @@ from pruninglib.config import (
     TrainSpec,
 )
 from pruninglib.__main__ import main as cli
-from pruninglib.experiments import run
-from pruninglib.store import (
+from pruninglib.runs.experiments import run
+from pruninglib.runs.store import (
     CorruptCheckpointWarning,
     CorruptResultWarning,
     ResultStore,
@@ -234,8 +234,8 @@ def test_a_file_size_limit_hit_mid_write_is_one_clear_error(tmp_path):
         "import resource, signal, sys, torch\n"
         "torch.set_num_threads(1)\n"
         "from pruninglib.config import *\n"
-        "from pruninglib.experiments import run\n"
-        "from pruninglib.store import StoreError\n"
+        "from pruninglib.runs.experiments import run\n"
+        "from pruninglib.runs.store import StoreError\n"
         f"spec = RunSpec.from_dict({BASE.to_dict()!r}).replace(seed=1)\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (1500, resource.RLIM_INFINITY))\n"

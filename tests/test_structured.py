@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from pruninglib.structured import (count_parameters, flops, group_hoyer_square, group_lasso,
+from pruninglib.pruners.structured import (count_parameters, flops, group_hoyer_square, group_lasso,
                                    keep_above, keep_largest, latency, line_norms, penalty,
                                    slice_units, unit_scores, INNER_ONLY)
-from pruninglib.transformer import TransformerClassifier, matrices
+from pruninglib.models.transformer import TransformerClassifier, matrices
 
 
 def tiny(seed=0, **kw):
@@ -132,7 +132,7 @@ def test_latency_reports_the_median_of_repeats():
 
 
 def test_tprune_pipeline_on_a_tiny_problem(tmp_path, monkeypatch):
-    from pruninglib import tprune
+    from pruninglib.chapters.tprune import experiment as tprune
     from pruninglib.config import DataSpec
 
     torch.set_num_threads(1)

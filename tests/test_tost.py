@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from helpers import make_model
 from torch import nn
 
-from pruninglib import experiments
+from pruninglib import seeds
+from pruninglib.runs import experiments
 from pruninglib.config import (
     ConfigError,
     DataSpec,
@@ -24,8 +25,8 @@ from pruninglib.config import (
 from pruninglib.data import load_data
 from pruninglib.masks import apply_mask
 from pruninglib.models import build_model
-from pruninglib.store import ResultStore
-from pruninglib.tost import (
+from pruninglib.runs.store import ResultStore
+from pruninglib.tricks import (
     GHOST_INIT,
     GRADINIT,
     GhostActivation,
@@ -236,12 +237,12 @@ def test_default_options_reproduce_plain_training_bit_for_bit(tmp_path, syntheti
     result = experiments.run(BASE, results_dir=tmp_path, progress=False, save_weights=True)
     # the pipeline as it was before the tricks existed
     data = load_data(BASE.data)
-    torch.manual_seed(experiments.derive_seed(BASE.seed, "init"))
+    torch.manual_seed(seeds.derive_seed(BASE.seed, "init"))
     model = build_model(BASE.model, tuple(data.input_shape), data.num_classes)
     mask = experiments._find_mask(model, BASE, data, False)
     apply_mask(model, mask)
     history = train(model, data, BASE.train, mask=mask, progress=False,
-                    generator=experiments._generator(BASE.seed, "batches"))
+                    generator=seeds.generator(BASE.seed, "batches"))
     assert [{k: v for k, v in h.items() if k != "seconds"} for h in history] == \
         _numbers(result)[0]
     weights = ResultStore(tmp_path).load_weights(result.key)

@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .config import DataSpec, TrainSpec
-from .data import Dataset, batches, load_data, num_batches
-from .store import ResultStore
-from .structured import (BOTH, INNER_ONLY, count_parameters, flops, keep_above, keep_largest,
+from ...config import DataSpec, TrainSpec
+from ...data import Dataset, batches, load_data, num_batches
+from ...runs.store import ResultStore
+from ...pruners.structured import (BOTH, INNER_ONLY, count_parameters, flops, keep_above, keep_largest,
                          latency, penalty, relative_line_norms, slice_units, unit_scores)
-from .train import evaluate, make_optimizer, make_scheduler, train
-from .transformer import TransformerClassifier
+from ...train import evaluate, make_optimizer, make_scheduler, train
+from ...models.transformer import TransformerClassifier
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.ticker import NullFormatter
 
-from . import plots
+from ...book import plots
 from .collapse import collapse_fraction, heatmap_table
 
 
@@ -163,7 +163,7 @@ def remaining_heatmaps(frame: pd.DataFrame, *, methods: Sequence[str] | None = N
         ax.set_xlabel("α (ρ = 10^α)", fontsize=9)
         ax.grid(False)
     axes[0][0].set_yticks(range(len(layers)))
-    names = [f"{i + 1} ({plots._short(n)})" for i, n in zip(layers["layer_index"],
+    names = [f"{i + 1} ({plots.short_count(n)})" for i, n in zip(layers["layer_index"],
                                                            layers["numel"])]
     for ax in axes[:, 0]:
         ax.set_yticklabels(names, fontsize=8)

@@ -18,6 +18,8 @@ import numpy as np
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from .claims import Estimate
+
 # Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision
 # deficiency. Order: black, orange, sky blue, bluish green, yellow, blue, vermilion,
 # reddish purple; plus two greys for the methods that are baselines.
@@ -133,9 +135,8 @@ def density_ticks(ax, axis: str = "y") -> None:
     _log_ticks(ax, axis, lambda v: f"{100 * v:g} %")
 
 
-def _mean_ci(values) -> tuple[float, float]:
-    from .claims import Estimate
-
+def mean_ci(values) -> tuple[float, float]:
+    """Mean and 95 % CI half-width (Student t) of ``values``; half-width 0 for one value."""
     est = Estimate.from_samples(values)
     half = est.half_width if est.n > 1 else 0.0
     return est.mean, half
@@ -163,7 +164,7 @@ def accuracy_vs_compression(runs, dense=None, *, by: str = "model.name",
         part = runs if panel is None else runs[runs[by] == panel]
         for method in method_order(part["prune.method"]):
             rows = part[part["prune.method"] == method]
-            stats = [(1.0 / d, *_mean_ci(g[value] * 100))
+            stats = [(1.0 / d, *mean_ci(g[value] * 100))
                      for d, g in rows.groupby("prune.density")]
             stats.sort()
             x, mean, half = map(np.array, zip(*stats))
@@ -173,7 +174,7 @@ def accuracy_vs_compression(runs, dense=None, *, by: str = "model.name",
         if dense is not None:
             drows = dense if panel is None else dense[dense[by] == panel]
             if len(drows):
-                mean, half = _mean_ci(drows[value] * 100)
+                mean, half = mean_ci(drows[value] * 100)
                 ax.axhline(mean, color=method_color("dense"), ls="--", lw=1.2,
                            label="dense (unpruned)")
                 if half > 0:
@@ -239,7 +240,7 @@ def layer_densities(layers, *, density: float | None = None, by: str = "model.na
         density_ticks(ax, "y")
         ax.set_ylim(floor * 0.7, 1.5)
         ax.set_xticks(x)
-        ax.set_xticklabels([f"{k + 1}\n{_short(sizes[n])}" for k, n in enumerate(names)],
+        ax.set_xticklabels([f"{k + 1}\n{short_count(sizes[n])}" for k, n in enumerate(names)],
                            fontsize=9)
         ax.set_xlabel("prunable layer, input → output (number of weights)")
         ax.set_ylabel("layer density (kept fraction, log scale)")
@@ -256,7 +257,7 @@ def _reciprocal(x):
         return np.where(x > 0, 1.0 / np.maximum(x, 1e-300), np.inf)
 
 
-def _short(n) -> str:
+def short_count(n) -> str:
     n = int(n)
     if n >= 1_000_000:
         return f"{n / 1e6:.1f} M"

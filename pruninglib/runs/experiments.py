@@ -18,7 +18,6 @@ None when another live worker holds the claim, :func:`run` waits for that worker
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
 import platform
 import time
@@ -28,17 +27,19 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from . import __version__
-from .analysis.connectivity import effective_mask
-from .config import ConfigError, RunSpec
-from .data import Dataset, class_balanced_batch, load_data
-from .masks import Mask, apply_mask, count, full_mask, layer_densities
-from .models import build_model
-from .pruners import ScoringContext, magnitude_round, prune, rescale_fan_in
-from .pruners.selection import schedule_densities
+from .. import __version__
+from ..analysis.connectivity import effective_mask
+from ..config import ConfigError, RunSpec
+from ..data import Dataset, class_balanced_batch, load_data
+from ..masks import Mask, apply_mask, count, full_mask, layer_densities
+from ..models import build_model
+from ..pruners import ScoringContext, magnitude_round, prune, rescale_fan_in
+from ..pruners.selection import schedule_densities
 from .store import ResultStore, StoreError
-from .tost import Ghosts, gradinit
-from .train import evaluate, resolve_device, train
+from ..tricks import Ghosts, gradinit
+from .. import seeds
+from ..seeds import derive_seed
+from ..train import evaluate, resolve_device, train
 
 
 @dataclass
@@ -71,20 +72,11 @@ class Result:
                    history=d["history"], layers=d["layers"], env=d["env"])
 
 
-def derive_seed(seed: int, purpose: str) -> int:
-    """Independent 63-bit seed for one purpose (init, prune, batches, ...) of a run seed."""
-    digest = hashlib.sha256(f"{seed}:{purpose}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
-
-
-def _generator(seed: int, purpose: str) -> torch.Generator:
-    return torch.Generator().manual_seed(derive_seed(seed, purpose))
-
-
 _DATA_CACHE: dict[tuple, Dataset] = {}
 
 
-def _dataset(spec: RunSpec, device: torch.device, data_root) -> Dataset:
+def dataset_for(spec, device: torch.device, data_root) -> Dataset:
+    """The data of ``spec`` (anything with a ``data`` DataSpec), one dataset kept in memory."""
     key = (spec.data, str(device), str(data_root))
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()  # one dataset in memory at a time
@@ -109,7 +101,7 @@ def _iterative_magnitude(model, spec: RunSpec, data: Dataset, progress: bool) ->
     densities = schedule_densities(spec.prune.density, spec.prune.rounds,
                                    spec.prune.schedule)
     for level, target in enumerate(densities, start=1):
-        train(model, data, spec.train, generator=_generator(spec.seed, f"imp-{level}"),
+        train(model, data, spec.train, generator=seeds.generator(spec.seed, f"imp-{level}"),
               mask=alive, augment=spec.data.augment, progress=progress,
               desc=f"IMP level {level}/{len(densities)}")
         alive = magnitude_round(model, alive, target, spec.prune.scope)
@@ -120,7 +112,7 @@ def _iterative_magnitude(model, spec: RunSpec, data: Dataset, progress: bool) ->
 def _find_mask(model, spec: RunSpec, data: Dataset, progress: bool) -> Mask:
     if spec.prune.method == "imp":
         return _iterative_magnitude(model, spec, data, progress)
-    generator = _generator(spec.seed, "prune")
+    generator = seeds.generator(spec.seed, "prune")
     x, y = class_balanced_batch(data.train_x, data.train_y, spec.prune.samples_per_class,
                                 generator)
     ctx = ScoringContext(input_shape=tuple(data.input_shape), x=x, y=y, generator=generator)
@@ -156,7 +148,7 @@ def mask_of(spec: RunSpec, *, results_dir=None, device="cpu", data_root=None) ->
         tensors = masks.load_weights(key)
         return {name: tensors[name].bool() for name in found["layers"]}
     dev = resolve_device(device)
-    data = _dataset(spec, dev, data_root)
+    data = dataset_for(spec, dev, data_root)
     mask = _find_mask(_initial_model(spec, data, dev), spec, data, progress=False)
     mask = {n: m.bool().cpu() for n, m in mask.items()}
     masks.save(key, {"spec": spec.to_dict(), "layers": list(mask)}, weights=mask)
@@ -283,9 +275,9 @@ def _compute(spec: RunSpec, store: ResultStore, *, device, progress: bool, save_
              data_root, checkpoint_every: int | None) -> tuple[Result, dict | None]:
     key = spec.key()
     dev = resolve_device(device)
-    data = _dataset(spec, dev, data_root)
+    data = dataset_for(spec, dev, data_root)
     model = _initial_model(spec, data, dev)
-    batch_generator = _generator(spec.seed, "batches")
+    batch_generator = seeds.generator(spec.seed, "batches")
     checkpoint = store.load_checkpoint(key)
     resume = None
     if checkpoint is not None:
@@ -318,7 +310,7 @@ def _compute(spec: RunSpec, store: ResultStore, *, device, progress: bool, save_
         if spec.tost.gradinit_steps:
             gradinit(model, mask, data.train_x, data.train_y, steps=spec.tost.gradinit_steps,
                      batch_size=spec.train.batch_size,
-                     generator=_generator(spec.seed, "gradinit"))
+                     generator=seeds.generator(spec.seed, "gradinit"))
         train_before = time.perf_counter() - start  # GradInit counts as training
         ghosts = Ghosts(model, spec.tost)  # ToST's ghosts, none when spec.tost is off
         if checkpoint_every is not None and spec.train.epochs > 0:

@@ -20,9 +20,10 @@ from collections.abc import Iterable
 import pandas as pd
 import torch
 
-from ..experiments import Result, derive_seed, mask_of
-from ..masks import shuffle_within_layers
-from .graphs import network_graph_metrics, summarize
+from ...runs.experiments import Result, mask_of
+from ...seeds import derive_seed
+from ...masks import shuffle_within_layers
+from ...analysis.graphs import network_graph_metrics, summarize
 
 ITERATIVE_SNIP = "iter_snip"
 """Variant name of SNIP run for more than one round (the reference's iterSNIP)."""

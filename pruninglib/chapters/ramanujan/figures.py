@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import plots
-from .claims import Estimate
+from ...book import plots
+from ...book.claims import Estimate
 
 PREDICTOR_STYLE = {
     "imdb_mean": {"color": "#0072B2", "marker": "o", "ls": "-"},

@@ -5,8 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
-from .plots import method_color
-from .transformer import MATRICES
+from ...book.plots import method_color
+from ...models.transformer import MATRICES
 
 MATRIX_LABELS = {"q": "W_Q", "k": "W_K", "v": "W_V", "o": "W_O", "fc1": "W_FFN1",
                  "fc2": "W_FFN2"}

@@ -36,7 +36,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .paths import default_dir
+from ..paths import default_dir
 
 if TYPE_CHECKING:
     import torch

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from .plots import COMPRESSION_LABEL, _mean_ci, compression_ticks, density_ticks
+from ...book.plots import COMPRESSION_LABEL, mean_ci, compression_ticks, density_ticks
 
 PHASES = ("ordered", "eoc", "chaotic")
 PHASE_COLORS = {"ordered": "#0072B2", "eoc": "#009E73", "chaotic": "#D55E00"}
@@ -209,7 +209,7 @@ def metric_vs_compression(runs, *, row: str, col: str, hue: str = "phase",
             ax = axes[i, j]
             part = runs[(runs[row] == r) & (runs[col] == c)]
             for key in [k for k in colors if k in set(part[hue])]:
-                stats = sorted((1 / d, *_mean_ci(g[value] * scale))
+                stats = sorted((1 / d, *mean_ci(g[value] * scale))
                                for d, g in part[part[hue] == key].groupby("prune.density"))
                 x, mean, half = map(np.array, zip(*stats))
                 ax.errorbar(x, mean, yerr=half, color=colors[key], marker=markers.get(key, "o"),
@@ -242,7 +242,7 @@ def metric_vs_depth(runs, *, depth: str, hue: str, col: str, colors: Mapping, la
     for ax, c in zip(axes[0], cols):
         part = runs[runs[col] == c]
         for key in [k for k in colors if k in set(part[hue])]:
-            stats = sorted((d, *_mean_ci(g[value] * scale))
+            stats = sorted((d, *mean_ci(g[value] * scale))
                            for d, g in part[part[hue] == key].groupby(depth))
             x, mean, half = map(np.array, zip(*stats))
             ax.errorbar(x, mean, yerr=half, color=colors[key], marker="o", capsize=3,

@@ -28,11 +28,11 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 import numpy as np
 import pandas as pd
 
-from . import plots
-from .claims import Estimate
-from .config import RunSpec
-from .experiments import grid_specs
-from .pruners.ratios import LAYER_RATIOS
+from ...book import plots
+from ...book.claims import Estimate
+from ...config import RunSpec
+from ...runs.experiments import grid_specs
+from ...pruners.ratios import LAYER_RATIOS
 
 SYMLOG_TICKS = (-50, -20, -10, -5, -2, -1, 0, 1, 2, 10, 50)
 """Difference-axis ticks (pp) of :func:`plot_differences`."""

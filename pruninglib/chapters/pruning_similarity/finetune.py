@@ -34,17 +34,19 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import experiments
-from .analysis.drift import drift_frame
-from .config import (SCOPES, ConfigError, DataSpec, RunSpec, TrainSpec, _check_choice,
-                     _check_number, _fail)
-from .data import DATASETS, load_data
-from .masks import Mask, apply_mask, count, layer_densities
-from .models import build_model
-from .pruners import magnitude_round
-from .pruners.selection import select_per_layer
-from .store import ResultStore
-from .train import evaluate, resolve_device, train
+from ...runs import experiments
+from ...analysis.drift import drift_frame
+from ...config import (SCOPES, ConfigError, DataSpec, RunSpec, TrainSpec, check_choice,
+                     check_number, fail)
+from ...data import DATASETS, load_data
+from ...masks import Mask, apply_mask, count, layer_densities
+from ...models import build_model
+from ...pruners import magnitude_round
+from ...pruners.selection import select_per_layer
+from ...runs.store import ResultStore
+from ... import seeds
+from ...seeds import derive_seed
+from ...train import evaluate, resolve_device, train
 
 __all__ = ["VARIANTS", "DerivedResult", "FinetuneSpec", "ScratchSpec", "describe",
            "finetune_path", "load_trained", "run", "run_all", "to_frame"]
@@ -61,7 +63,7 @@ def _digest(kind: str, spec_dict: dict) -> str:
 
 def _check_type(owner: str, name: str, value, kinds, allowed: str) -> None:
     if not isinstance(value, kinds):
-        _fail(owner, name, value, allowed)
+        fail(owner, name, value, allowed)
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,11 @@ class FinetuneSpec:
         if not densities or any(isinstance(d, bool) or not isinstance(d, (int, float))
                                 or not 0 < d < top for d in densities) \
                 or any(a <= b for a, b in itertools.pairwise(densities)):
-            _fail("finetune", "densities", self.densities,
+            fail("finetune", "densities", self.densities,
                   f"a non-empty, strictly decreasing tuple of densities in (0, {top:g}) "
                   f"(below the parent's density)")
-        _check_choice("finetune", "scope", self.scope, SCOPES)
-        _check_number("finetune", "seed", self.seed, low=0, integer=True)
+        check_choice("finetune", "scope", self.scope, SCOPES)
+        check_number("finetune", "seed", self.seed, low=0, integer=True)
 
     @property
     def density(self) -> float:
@@ -148,9 +150,9 @@ class ScratchSpec:
     def __post_init__(self) -> None:
         _check_type("scratch", "source", self.source, (FinetuneSpec, RunSpec),
                     "a FinetuneSpec or RunSpec")
-        _check_choice("scratch", "variant", self.variant, VARIANTS)
+        check_choice("scratch", "variant", self.variant, VARIANTS)
         _check_type("scratch", "train", self.train, TrainSpec, "a TrainSpec")
-        _check_number("scratch", "seed", self.seed, low=0, integer=True)
+        check_number("scratch", "seed", self.seed, low=0, integer=True)
 
     @property
     def density(self) -> float:
@@ -270,17 +272,17 @@ def run(spec: Spec, *, results_dir=None, device="auto", progress: bool = True, d
     else:
         _, source = load_trained(spec.source, **options)
         start = time.perf_counter()
-        model = _fresh_model(spec, experiments.derive_seed(spec.seed, "scratch-init")).to(dev)
+        model = _fresh_model(spec, derive_seed(spec.seed, "scratch-init")).to(dev)
         mask = source if spec.variant == "reinit" else {
             n: m.to(dev) for n, m in _random_like(source, spec.seed).items()}
         purpose = "scratch-batches"
         desc = f"{spec.variant} d={spec.density:.3g} seed {spec.seed}"
     prune_seconds = time.perf_counter() - start
     apply_mask(model, mask)
-    data = experiments._dataset(spec, dev, data_root)
+    data = experiments.dataset_for(spec, dev, data_root)
     start = time.perf_counter()
     history = train(model, data, spec.train, mask=mask, augment=spec.data.augment,
-                    generator=experiments._generator(spec.seed, purpose), progress=progress,
+                    generator=seeds.generator(spec.seed, purpose), progress=progress,
                     desc=desc)
     train_seconds = time.perf_counter() - start
     if history:
@@ -307,7 +309,7 @@ def run(spec: Spec, *, results_dir=None, device="auto", progress: bool = True, d
 
 def _random_like(mask: Mask, seed: int) -> Mask:
     """Per layer, as many kept weights as ``mask`` at uniformly random positions."""
-    generator = experiments._generator(seed, "scratch-mask")
+    generator = seeds.generator(seed, "scratch-mask")
     scores = {n: torch.rand(m.shape, generator=generator) for n, m in mask.items()}
     alive = {n: torch.ones(m.shape, dtype=torch.bool) for n, m in mask.items()}
     keep = {n: int(m.sum()) for n, m in mask.items()}

@@ -43,16 +43,16 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .analysis import saliency
-from .analysis.connectivity import critical_compression, effective_mask, max_compression
-from .config import ConfigError, DataSpec, ModelSpec, PruneSpec
-from .data import DATASETS, class_balanced_batch, load_data
-from .experiments import derive_seed
-from .masks import Mask, full_mask
-from .models import build_model
-from .pruners import ScoringContext, prune
-from .store import ResultStore
-from .train import resolve_device
+from ...analysis import saliency
+from ...analysis.connectivity import critical_compression, effective_mask, max_compression
+from ...config import ConfigError, DataSpec, ModelSpec, PruneSpec
+from ...data import DATASETS, class_balanced_batch, load_data
+from ...seeds import derive_seed
+from ...masks import Mask, full_mask
+from ...models import build_model
+from ...pruners import ScoringContext, prune
+from ...runs.store import ResultStore
+from ...train import resolve_device
 
 _FORMAT = 1  # bump when the stored payload of a point changes
 

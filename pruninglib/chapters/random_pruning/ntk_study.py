@@ -34,12 +34,12 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .claims import Estimate
-from .analysis.ntk import (SQRT2, compare_pruned_ntk, fit_scale, predicted_scale,
+from ...book.claims import Estimate
+from ...analysis.ntk import (SQRT2, compare_pruned_ntk, fit_scale, predicted_scale,
                            relu_ntk_limit)
-from .config import DataSpec
-from .data import load_data
-from .store import ResultStore
+from ...config import DataSpec
+from ...data import load_data
+from ...runs.store import ResultStore
 
 _FORMAT = 2  # bump when the stored payload of a cell changes
 

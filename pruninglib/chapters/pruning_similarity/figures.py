@@ -16,8 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from .claims import Estimate
-from .plots import ACCURACY_LABEL, COMPRESSION_LABEL, compression_ticks, model_label
+from ...book.plots import ACCURACY_LABEL, mean_ci, COMPRESSION_LABEL, compression_ticks, model_label
 
 VARIANTS = ("magnitude", "reinit", "random")
 VARIANT_LABELS = {"dense": "dense, other seed (control)", "magnitude": "pruned + fine-tuned",
@@ -30,11 +29,6 @@ MEASURE_LABELS = {"svcca": "SVCCA", "pwcca": "PWCCA", "cka": "linear CKA",
 POSITION_LABELS = {"first": "first layer", "middle": "middle layers (mean)",
                    "last": "last layer (logits)"}
 SIMILARITY_LABEL = "similarity to the dense reference"
-
-
-def _mean_ci(values) -> tuple[float, float]:
-    est = Estimate.from_samples(values)
-    return est.mean, (est.half_width if est.n > 1 else 0.0)
 
 
 def _control_band(ax, values, orientation: str = "h") -> None:
@@ -109,7 +103,7 @@ def similarity_by_layer(sim, *, measure: str = "svcca", variants: Sequence[str] 
                 sel = rows[np.isclose(rows["density"], density)]
                 if sel.empty:
                     continue
-                stats = [(i, *_mean_ci(g)) for i, g in sel.groupby("layer_index")["similarity"]]
+                stats = [(i, *mean_ci(g)) for i, g in sel.groupby("layer_index")["similarity"]]
                 x, mean, half = map(np.array, zip(*stats))
                 ax.errorbar(x, mean, yerr=half, color=shade[density], marker="o", ms=4,
                             capsize=2, lw=1.4, label=f"{100 * (1 - density):g} % sparse")
@@ -139,7 +133,7 @@ def measures_by_layer(sim, density: float, measures: Sequence[str],
                 sel = part[(part["variant"] == variant) & np.isclose(part["density"], density)]
                 if sel.empty:
                     continue
-                stats = [(i, *_mean_ci(g)) for i, g in sel.groupby("layer_index")["similarity"]]
+                stats = [(i, *mean_ci(g)) for i, g in sel.groupby("layer_index")["similarity"]]
                 x, mean, half = map(np.array, zip(*stats))
                 ax.errorbar(x, mean, yerr=half, color=VARIANT_COLORS[variant],
                             marker=VARIANT_MARKERS[variant], ms=5, capsize=2,
@@ -170,7 +164,7 @@ def similarity_vs_compression(summary, *, position: str = "middle", measure: str
             rows = part[part["variant"] == variant]
             if rows.empty:
                 continue
-            stats = sorted((1 / d, *_mean_ci(g)) for d, g in rows.groupby("density")[position])
+            stats = sorted((1 / d, *mean_ci(g)) for d, g in rows.groupby("density")[position])
             x, mean, half = map(np.array, zip(*stats))
             shift = 1.04 ** (k - (len(variants) - 1) / 2)  # side by side at one compression
             ax.errorbar(x * shift, mean, yerr=half, color=VARIANT_COLORS[variant],
@@ -206,8 +200,8 @@ def accuracy_vs_similarity(summary, *, position: str = "middle", measure: str = 
                    color=VARIANT_COLORS["dense"], label=VARIANT_LABELS["dense"], zorder=4)
         for variant in variants:
             for density, g in part[part["variant"] == variant].groupby("density"):
-                sx, hx = _mean_ci(g[position])
-                sy, hy = _mean_ci(100 * g["test_accuracy"])
+                sx, hx = mean_ci(g[position])
+                sy, hy = mean_ci(100 * g["test_accuracy"])
                 ax.errorbar(sx, sy, xerr=hx, yerr=hy, color=VARIANT_COLORS[variant],
                             marker=VARIANT_MARKERS[variant], capsize=2,
                             label=VARIANT_LABELS[variant])

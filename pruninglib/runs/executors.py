@@ -47,7 +47,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, RunSpec
+from ..config import ConfigError, RunSpec
 from .store import ResultStore, StoreError, error_line, release_all_claims
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import RunSpec
-from .data import DATASETS
-from .experiments import run
-from .masks import Mask
-from .models import build_model
-from .store import ResultStore
+from ...config import RunSpec
+from ...data import DATASETS
+from ...runs.experiments import run
+from ...masks import Mask
+from ...models import build_model
+from ...runs.store import ResultStore
 
 
 def network_at_init(spec: RunSpec, *, results_dir=None, device: str = "auto",

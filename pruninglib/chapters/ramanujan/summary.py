@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .analysis.ranks import argmax_by, spearman_by
+from ...analysis.ranks import argmax_by, spearman_by
 
 PREDICTORS = {
     "imdb_mean": "IMDB",

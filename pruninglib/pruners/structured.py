@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from .transformer import MATRICES, TransformerClassifier, matrices
+from ..models.transformer import MATRICES, TransformerClassifier, matrices
 
 UNITS = ("qk", "vo", "ffn")
 # the direction of each matrix along which its inner dimension runs

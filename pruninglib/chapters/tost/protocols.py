@@ -19,18 +19,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from .config import ConfigError
-from .plots import (
+from ...config import ConfigError
+from ...book.plots import (
     COMPRESSION_LABEL,
     OKABE_ITO,
-    _mean_ci,
+    mean_ci,
     _reciprocal,
     compression_ticks,
     legend_below,
     method_label,
     method_order,
 )
-from .tost import label_smoothing_for
+from ...tricks import label_smoothing_for
 
 COMPONENTS = ("ghost_neurons", "ghost_skips", "label_smoothing", "fan_in", "gradinit")
 """The tricks one at a time: ToST's four (GradInit is its layer-wise rescaled init, LRsI) and
@@ -123,7 +123,7 @@ def plot_gains(gain_frame: pd.DataFrame, *, protocols: Sequence[str] | None = No
         part = gain_frame[gain_frame["prune.method"] == method]
         for protocol in protocols:
             rows = part[part["protocol"] == protocol]
-            stats = sorted((1.0 / d, *_mean_ci(g["gain"])) for d, g in
+            stats = sorted((1.0 / d, *mean_ci(g["gain"])) for d, g in
                            rows.groupby("prune.density"))
             x, mean, half = map(np.array, zip(*stats))
             star = protocol == "all"
