@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pruninglib.__main__ import main as cli
+from pruninglib.runs.cli import main as cli
 from pruninglib.config import (
     ConfigError,
     DataSpec,

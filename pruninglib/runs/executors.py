@@ -1,7 +1,7 @@
 """Where the runs of a sweep are computed: here, a local process pool, SLURM (submitit) or Ray.
 
 ``sweep(base, grid, executor=...)`` (and ``run_all``, ``sweep_results``) map the runs that are
-not stored yet to tasks of an engine; each task calls :func:`pruninglib.experiments.attempt`
+not stored yet to tasks of an engine; each task calls :func:`pruninglib.runs.cache.attempt`
 for its runs and returns only their keys and status; the caller then loads the results from
 the store. The engines do all the scheduling; what keeps the runs apart is the store: a worker
 claims a run before computing it (see :class:`pruninglib.store.Claim`), so several sweeps,
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import concurrent.futures.process
-import json
 import os
 import signal
 import time
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError, RunSpec
+from .cache import Task, attempt, load, store_for
 from .store import ResultStore, StoreError, error_line, release_all_claims
 
 
@@ -69,9 +69,10 @@ class SweepError(RuntimeError):
         super().__init__("\n".join(lines))
 
 
-def describe(spec: RunSpec, fields: Sequence[str] = ()) -> str:
-    """The values of dotted ``fields`` of ``spec`` (or method, density, seed) as k=v pairs."""
-    flat = _flat(spec.to_dict())
+def describe(spec: RunSpec | dict, fields: Sequence[str] = ()) -> str:
+    """The values of dotted ``fields`` of ``spec`` (a RunSpec or a task's spec dict; default
+    model, method, density, seed) as k=v pairs."""
+    flat = _flat(spec if isinstance(spec, dict) else spec.to_dict())
     fields = list(fields) or ["model.name", "prune.method", "prune.density", "seed"]
     return " ".join(f"{k}={flat[k]}" for k in fields if k in flat)
 
@@ -86,9 +87,9 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def varying_fields(specs: Sequence[RunSpec]) -> list[str]:
+def varying_fields(specs: Sequence[RunSpec | dict]) -> list[str]:
     """Dotted spec fields whose value differs between ``specs`` (the grid's axes)."""
-    flats = [_flat(s.to_dict()) for s in specs]
+    flats = [_flat(s if isinstance(s, dict) else s.to_dict()) for s in specs]
     if not flats:
         return []
     return [k for k in flats[0] if len({repr(f.get(k)) for f in flats}) > 1]
@@ -103,32 +104,31 @@ def available_cores() -> int:
 
 
 # -- the task a worker runs ------------------------------------------------------------------
-def run_specs(spec_jsons: list[str], options: dict, threads: int | None = None) -> list[list]:
-    """Worker side: :func:`~pruninglib.experiments.attempt` each spec (JSON); return one
-    ``[key, status, detail]`` per spec, status 'done', 'busy' (another worker holds it),
+def run_tasks(task_jsons: list[str], options: dict, threads: int | None = None) -> list[list]:
+    """Worker side: :func:`~pruninglib.runs.cache.attempt` each task (JSON); return one
+    ``[key, status, detail]`` per task, status 'done', 'busy' (another worker holds it),
     'failed' (detail: the error line) or 'store-error' (detail: the StoreError message; the
-    remaining specs are not attempted). Only plain strings cross the process boundary."""
+    remaining tasks are not attempted). Only plain strings cross the process boundary."""
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    from . import experiments
-
     options = dict(options)
-    store = ResultStore(options.pop("results_dir"), stale_after=options.pop("stale_after"))
+    results_dir, stale_after = options.pop("results_dir"), options.pop("stale_after")
     out = []
-    for text in spec_jsons:
-        spec = RunSpec.from_dict(json.loads(text))
-        key = spec.key()
+    for text in task_jsons:
+        task = Task.from_json(text)
+        key = task.key()
+        store = store_for(task.kind, results_dir, stale_after=stale_after)
         try:
-            result = experiments.attempt(spec, store=store, **options)
+            payload = attempt(task, store, **options)
         except StoreError as error:
             out.append([key, "store-error", str(error)])
             break
         except Exception as error:  # recorded in the store's error.json too
             out.append([key, "failed", error_line(error)])
             continue
-        out.append([key, "done" if result is not None else "busy", ""])
+        out.append([key, "done" if payload is not None else "busy", ""])
     return out
 
 
@@ -224,9 +224,10 @@ class InlineExecutor(Executor):
         return handle.value
 
 
-_PRELOAD = ["pruninglib.experiments", "torch._dynamo"]
-"""Imported once by the fork server, not by every worker: the library, and torch._dynamo,
-which torch imports on a process's first optimizer (~2-5 s)."""
+_PRELOAD = ["torch", "torch._dynamo", "pruninglib.models", "pruninglib.pruners",
+            "pruninglib.train"]
+"""Imported once by the fork server, not by every worker: torch, the library's core, and
+torch._dynamo, which torch imports on a process's first optimizer (~2-5 s)."""
 
 
 def _init_pool_worker(threads: int) -> None:
@@ -356,8 +357,8 @@ def _submitit_task_class():
         releases its claims and is requeued: finished runs are then loaded and a run with a
         checkpoint resumes mid-training."""
 
-        def __call__(self, spec_jsons, options, threads):
-            return run_specs(spec_jsons, options, threads)
+        def __call__(self, task_jsons, options, threads):
+            return run_tasks(task_jsons, options, threads)
 
         def checkpoint(self, *args, **kwargs):
             release_all_claims()
@@ -423,7 +424,7 @@ class SubmititExecutor(Executor):
         return self.submit_many(fn, [args])[0]
 
     def submit_many(self, fn, calls):
-        task = _submitit_task_class()() if fn is run_specs else fn
+        task = _submitit_task_class()() if fn is run_tasks else fn
         with self._executor.batch():  # one job array, not one sbatch per task
             jobs = [self._executor.submit(task, *args) for args in calls]
         self._jobs.extend(jobs)
@@ -483,10 +484,10 @@ class RayExecutor(Executor):
             ray.init(address=self.address, **options)
             self._started = True
         self._remote = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus,
-                                  max_retries=self.max_retries)(run_specs)
+                                  max_retries=self.max_retries)(run_tasks)
 
     def submit(self, fn, *args):
-        remote = self._remote if fn is run_specs else __import__("ray").remote(fn)
+        remote = self._remote if fn is run_tasks else __import__("ray").remote(fn)
         ref = remote.remote(*args)
         self._refs.append(ref)
         return ref
@@ -588,41 +589,48 @@ def _absolute(path) -> str | None:
     return None if path is None else str(Path(path).expanduser().absolute())
 
 
-def execute(specs: Sequence[RunSpec], *, executor=None, progress: bool = True,
-            results_dir=None, device="auto", save_weights: bool = False, data_root=None,
+def execute(tasks: Sequence[Task], *, executor=None, progress: bool = True,
+            results_dir=None, device="auto", data_root=None,
             checkpoint_every: int | None = None, poll_seconds: float | None = None,
-            on_progress: Callable[[dict], None] | None = None) -> list:
-    """Results of ``specs`` (in order), computing those not stored on ``executor``.
+            on_progress: Callable[[dict], None] | None = None) -> list[dict]:
+    """Stored payloads of ``tasks`` (in order), computing those not stored on ``executor``.
 
     on_progress: called with {done, running, failed, left, total} whenever it changes.
-    Raises :class:`SweepError` (after all other runs finished) if some runs failed and
+    Raises :class:`SweepError` (after all other tasks finished) if some failed and
     :class:`StoreError` at once if the results directory cannot be written.
     """
     from tqdm import tqdm
 
-    from .experiments import _cached
-
     executor = make_executor(executor)
-    store = ResultStore(results_dir)
-    options = {"results_dir": _absolute(store.root), "stale_after": store.stale_after,
-               "device": device, "save_weights": save_weights,
-               "data_root": _absolute(data_root), "checkpoint_every": checkpoint_every,
+    root = ResultStore(results_dir)
+    options = {"results_dir": _absolute(root.root), "stale_after": root.stale_after,
+               "device": device, "data_root": _absolute(data_root),
+               "checkpoint_every": checkpoint_every,
                "progress": bool(progress and executor.shows_run_progress)}
     poll = executor.poll_seconds if poll_seconds is None else poll_seconds
-    by_key = {}
-    for spec in specs:
-        by_key.setdefault(spec.key(), spec)
+    by_key: dict[str, Task] = {}
+    for task in tasks:
+        by_key.setdefault(task.key(), task)
+    stores = {kind: store_for(kind, root.root, stale_after=root.stale_after)
+              for kind in {task.kind for task in by_key.values()}}
+
+    def status_of(key: str) -> str:
+        return stores[by_key[key].kind].status(key)
+
+    def stored(key: str) -> dict | None:
+        return load(by_key[key], stores[by_key[key].kind])
+
     results: dict[str, Any] = {}
     for key in by_key:
-        cached = _cached(store, key, save_weights)
-        if cached is not None:
-            results[key] = cached
+        payload = stored(key)
+        if payload is not None:
+            results[key] = payload
     failed: dict[str, str] = {}
     crashes: dict[str, int] = {}
     in_flight: dict[Any, list[str]] = {}
     # runs another live worker is computing (e.g. jobs of an earlier, killed sweep) are
     # waited for, not submitted again
-    waiting = {key for key in by_key if key not in results and store.status(key) == "running"}
+    waiting = {key for key in by_key if key not in results and status_of(key) == "running"}
     queue = [key for key in by_key if key not in results and key not in waiting]
     bar = tqdm(total=len(by_key), initial=len(results), desc=f"runs ({executor.name})",
                unit="run", disable=not progress)
@@ -631,7 +639,7 @@ def execute(specs: Sequence[RunSpec], *, executor=None, progress: bool = True,
     def report() -> None:
         nonlocal last_summary
         active = [k for keys in in_flight.values() for k in keys] + sorted(waiting)
-        running = sum(store.status(k) == "running" for k in active
+        running = sum(status_of(k) == "running" for k in active
                       if k not in results and k not in failed)
         summary = {"done": len(results), "running": running, "failed": len(failed),
                    "left": len(by_key) - len(results) - len(failed) - running,
@@ -645,7 +653,7 @@ def execute(specs: Sequence[RunSpec], *, executor=None, progress: bool = True,
 
     def finish(key: str) -> None:
         """The worker says done: load it (a result that does not load is computed again)."""
-        loaded = _cached(store, key, save_weights)
+        loaded = stored(key)
         if loaded is not None:
             results[key] = loaded
         else:
@@ -655,7 +663,7 @@ def execute(specs: Sequence[RunSpec], *, executor=None, progress: bool = True,
         crashes[key] = crashes.get(key, 0) + 1
         if crashes[key] > executor.max_retries:
             failed[key] = f"{executor.name} worker lost {crashes[key]} times: {reason}"
-        elif store.status(key) == "running":
+        elif status_of(key) == "running":
             waiting.add(key)
         else:
             queue.append(key)
@@ -674,7 +682,7 @@ def execute(specs: Sequence[RunSpec], *, executor=None, progress: bool = True,
                                             for i in range(0, len(queue), size)], []
                     calls = [([by_key[k].to_json() for k in chunk], options, executor.threads)
                              for chunk in chunks]
-                    for handle, chunk in zip(executor.submit_many(run_specs, calls), chunks):
+                    for handle, chunk in zip(executor.submit_many(run_tasks, calls), chunks):
                         in_flight[handle] = chunk
                 progressed = False
                 for handle in [h for h in in_flight if executor.done(h)]:
@@ -686,7 +694,7 @@ def execute(specs: Sequence[RunSpec], *, executor=None, progress: bool = True,
                         raise
                     except Exception as error:  # the worker died: killed, OOM, lost node
                         for key in chunk:
-                            if store.has(key):
+                            if stores[by_key[key].kind].has(key):
                                 finish(key)
                             else:
                                 crashed(key, error_line(error))
@@ -704,7 +712,7 @@ def execute(specs: Sequence[RunSpec], *, executor=None, progress: bool = True,
                             waiting.add(key)
                     queue.extend(k for k in chunk if k not in reported)
                 for key in sorted(waiting):
-                    status = store.status(key)
+                    status = status_of(key)
                     if status == "running":
                         continue
                     waiting.discard(key)
@@ -720,10 +728,11 @@ def execute(specs: Sequence[RunSpec], *, executor=None, progress: bool = True,
         bar.close()
     ordered = [results[k] for k in by_key if k in results]
     if failed:
-        varying = varying_fields(list(by_key.values()))
-        raise SweepError([{"key": k, "spec": by_key[k], "error": e} for k, e in failed.items()],
+        specs = {k: by_key[k].spec for k in by_key}
+        varying = varying_fields(list(specs.values()))
+        raise SweepError([{"key": k, "spec": specs[k], "error": e} for k, e in failed.items()],
                          ordered, varying)
-    return [results[spec.key()] for spec in specs]
+    return [results[task.key()] for task in tasks]
 
 
 def summary(specs: Sequence[RunSpec], results_dir=None) -> dict:

@@ -29,13 +29,16 @@ import torch
 
 from .. import __version__
 from ..analysis.connectivity import effective_mask
-from ..config import ConfigError, RunSpec
+from ..config import RunSpec
 from ..data import Dataset, class_balanced_batch, load_data
 from ..masks import Mask, apply_mask, count, full_mask, layer_densities
-from ..models import build_model
 from ..pruners import ScoringContext, magnitude_round, prune, rescale_fan_in
 from ..pruners.selection import schedule_densities
-from .store import ResultStore, StoreError
+from .cache import Context, Output, Task, cached, load, store_for
+from .cache import attempt as cache_attempt
+from .executors import SweepError, execute
+from .networks import initial_network, mask_from_tensors, network_tensors, seeded_network
+from .store import ResultStore
 from ..tricks import Ghosts, gradinit
 from .. import seeds
 from ..seeds import derive_seed
@@ -119,10 +122,10 @@ def _find_mask(model, spec: RunSpec, data: Dataset, progress: bool) -> Mask:
     return prune(model, spec.prune, ctx)
 
 
-def _initial_model(spec: RunSpec, data: Dataset, device: torch.device):
-    """The run's model at initialisation (seeded by the run seed's "init" stream)."""
-    torch.manual_seed(derive_seed(spec.seed, "init"))
-    return build_model(spec.model, tuple(data.input_shape), data.num_classes).to(device)
+def run_task(spec: RunSpec, save_weights: bool = False) -> Task:
+    """The cached task of a training run: kind 'run', key ``spec.key()``."""
+    return Task("run", spec.to_json(), "pruninglib.runs.experiments:compute_run",
+                bool(save_weights))
 
 
 def mask_of(spec: RunSpec, *, results_dir=None, device="cpu", data_root=None) -> Mask:
@@ -130,37 +133,29 @@ def mask_of(spec: RunSpec, *, results_dir=None, device="cpu", data_root=None) ->
 
     If the run is stored with its weights (``run(..., save_weights=True)``), the stored mask;
     otherwise the mask is recomputed from the same initialisation, pruning batch and seeds as
-    the run's (identical on the same device) and kept in ``<results_dir>/masks/`` under the
-    run's key, so the next call loads it (the run itself is left as it is). Method 'imp'
-    finds its mask by training, so recomputing it costs its pruning rounds. Returns
-    ``{name: bool tensor}`` on the CPU, input to output.
+    the run's (identical on the same device) and cached as kind 'masks' under the run's key.
+    Method 'imp' finds its mask by training, so recomputing it costs its pruning rounds.
+    Returns ``{name: bool tensor}`` on the CPU, input to output.
     """
-    store = ResultStore(results_dir)
-    key = spec.key()
-    stored = _cached(store, key, save_weights=True)
+    runs = store_for("run", results_dir)
+    stored = load(run_task(spec, save_weights=True), runs)
     if stored is not None:  # safetensors sorts names: restore the run's layer order
-        tensors = store.load_weights(key)
-        return {layer["name"]: tensors[f"mask/{layer['name']}"].bool().cpu()
-                for layer in stored.layers}
-    masks = ResultStore(store.root / "masks")
-    found = masks.load(key)
-    if found is not None and (masks.directory(key) / "weights.safetensors").is_file():
-        tensors = masks.load_weights(key)
-        return {name: tensors[name].bool() for name in found["layers"]}
-    dev = resolve_device(device)
-    data = dataset_for(spec, dev, data_root)
-    mask = _find_mask(_initial_model(spec, data, dev), spec, data, progress=False)
+        return mask_from_tensors(runs.load_weights(spec.key()),
+                                 [layer["name"] for layer in stored["layers"]])
+    task = Task("masks", spec.to_json(), "pruninglib.runs.experiments:compute_mask", True)
+    payload = cached(task, results_dir=results_dir, device=device, data_root=data_root)
+    tensors = store_for("masks", results_dir).load_weights(task.key())
+    return {name: tensors[name].bool() for name in payload["layers"]}
+
+
+def compute_mask(spec: dict, context: Context) -> Output:
+    """Compute function of :func:`mask_of`: the run's mask found again, without training."""
+    spec = RunSpec.from_dict(spec)
+    dev = resolve_device(context.device)
+    data = dataset_for(spec, dev, context.data_root)
+    mask = _find_mask(initial_network(spec.model, data.input_shape, data.num_classes, spec.seed, dev), spec, data, progress=False)
     mask = {n: m.bool().cpu() for n, m in mask.items()}
-    masks.save(key, {"spec": spec.to_dict(), "layers": list(mask)}, weights=mask)
-    return mask
-
-
-def _cached(store: ResultStore, key: str, save_weights: bool) -> Result | None:
-    payload = store.load(key)
-    if payload is not None and (not save_weights
-                                or (store.directory(key) / "weights.safetensors").is_file()):
-        return Result.from_dict(payload)
-    return None
+    return Output({"spec": spec.to_dict(), "layers": list(mask)}, mask)
 
 
 def run(spec: RunSpec, *, results_dir=None, device="auto", progress: bool = True,
@@ -176,19 +171,15 @@ def run(spec: RunSpec, *, results_dir=None, device="auto", progress: bool = True
         so that a killed or preempted run resumes where it stopped with identical numbers.
         An existing checkpoint is resumed whatever this is; it is removed once the run is done.
     poll_seconds: if another worker is computing this run (it holds the run's claim, see
-        :class:`pruninglib.store.Claim`), wait for its result, checking this often; if that
-        worker dies, compute the run here.
+        :class:`pruninglib.runs.store.Claim`), wait for its result, checking this often; if
+        that worker dies, compute the run here.
 
     A run that raises records the error in the store (``error.json``) and raises it.
     """
-    store = ResultStore(results_dir)
-    while True:
-        result = attempt(spec, store=store, device=device, progress=progress,
-                         save_weights=save_weights, data_root=data_root,
-                         checkpoint_every=checkpoint_every)
-        if result is not None:
-            return result
-        time.sleep(poll_seconds)
+    payload = cached(run_task(spec, save_weights), results_dir=results_dir,
+                     poll_seconds=poll_seconds, device=device, progress=progress,
+                     data_root=data_root, checkpoint_every=checkpoint_every)
+    return Result.from_dict(payload)
 
 
 def attempt(spec: RunSpec, *, store: ResultStore, device="auto", progress: bool = False,
@@ -196,39 +187,10 @@ def attempt(spec: RunSpec, *, store: ResultStore, device="auto", progress: bool 
             checkpoint_every: int | None = None) -> Result | None:
     """:func:`run` without waiting: the result if stored or computed here, None if another live
     worker holds the run's claim (executors report it as running and poll the store)."""
-    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(
-            checkpoint_every, int) or checkpoint_every < 1):
-        raise ConfigError(f"checkpoint_every={checkpoint_every!r} is not allowed: None or a "
-                          f"positive number of epochs")
-    key = spec.key()
-    cached = _cached(store, key, save_weights)
-    if cached is not None:
-        return cached
-    claim = store.try_claim(key)
-    if claim is None:
-        return None  # a live worker computes it: wait for it (or poll the store)
-    with claim:
-        cached = _cached(store, key, save_weights)  # finished between our load and claim
-        if cached is not None:
-            return cached
-        try:
-            result, weights = _compute(spec, store, device=device, progress=progress,
-                                       save_weights=save_weights, data_root=data_root,
-                                       checkpoint_every=checkpoint_every)
-        except StoreError:
-            raise
-        except Exception as error:
-            try:
-                store.save_error(key, error, spec.to_dict())
-            except StoreError as store_error:
-                error.add_note(str(store_error))
-            raise
-        if not claim.owned():
-            return None  # taken over by another worker (we were thought dead): theirs counts
-        store.save(key, result.to_dict(), weights)
-        store.clear_error(key)
-        store.clear_checkpoint(key)
-    return result
+    payload = cache_attempt(run_task(spec, save_weights), store, device=device,
+                            progress=progress, data_root=data_root,
+                            checkpoint_every=checkpoint_every)
+    return None if payload is None else Result.from_dict(payload)
 
 
 # -- checkpoints -------------------------------------------------------------------------------
@@ -271,12 +233,15 @@ def _save_checkpoint(store: ResultStore, key: str, epoch: int, model, mask: Mask
     store.save_checkpoint(key, state, tensors)
 
 
-def _compute(spec: RunSpec, store: ResultStore, *, device, progress: bool, save_weights: bool,
-             data_root, checkpoint_every: int | None) -> tuple[Result, dict | None]:
-    key = spec.key()
-    dev = resolve_device(device)
-    data = dataset_for(spec, dev, data_root)
-    model = _initial_model(spec, data, dev)
+def compute_run(spec: dict, context: Context) -> Output:
+    """Compute function of a training run (:func:`run_task`): prune at initialisation, train,
+    evaluate. Checkpoints go to ``context.store`` under ``context.key``."""
+    spec = RunSpec.from_dict(spec)
+    store, key, progress = context.store, context.key, context.progress
+    checkpoint_every = context.checkpoint_every
+    dev = resolve_device(context.device)
+    data = dataset_for(spec, dev, context.data_root)
+    model = initial_network(spec.model, data.input_shape, data.num_classes, spec.seed, dev)
     batch_generator = seeds.generator(spec.seed, "batches")
     checkpoint = store.load_checkpoint(key)
     resume = None
@@ -299,8 +264,8 @@ def _compute(spec: RunSpec, store: ResultStore, *, device, progress: bool, save_
         mask = _find_mask(model, spec, data, progress)
         prune_seconds = time.perf_counter() - start
         if spec.prune.reinit:
-            torch.manual_seed(derive_seed(spec.seed, "reinit"))
-            fresh = build_model(spec.model, tuple(data.input_shape), data.num_classes)
+            fresh = seeded_network(spec.model, data.input_shape, data.num_classes,
+                                   derive_seed(spec.seed, "reinit"))
             model.load_state_dict(fresh.state_dict())
             dense_init = {n: p.detach().clone() for n, p in model.named_parameters()}
         apply_mask(model, mask)
@@ -357,11 +322,7 @@ def _compute(spec: RunSpec, store: ResultStore, *, device, progress: bool, save_
                "prune_seconds": prune_seconds, "train_seconds": train_seconds}
     result = Result(spec=spec, key=key, metrics=metrics, history=history, layers=layers,
                     env=environment(dev))
-    weights = None
-    if save_weights:
-        weights = {**{f"param/{n}": p for n, p in model.state_dict().items()},
-                   **{f"mask/{n}": m for n, m in mask.items()}}
-    return result, weights
+    return Output(result.to_dict(), network_tensors(model, mask) if context.weights else None)
 
 
 def grid_specs(base: RunSpec, grid: Mapping[str, Sequence]) -> list[RunSpec]:
@@ -379,9 +340,17 @@ def run_all(specs: Iterable[RunSpec], *, progress: bool = True, executor=None,
     an overall bar; 'pool', 'submitit', 'ray' map them to the engine's workers), in the order
     given. Failed runs do not stop the others: once all are finished, one
     :class:`pruninglib.executors.SweepError` lists them (the stored results stay)."""
-    from .executors import execute
-
-    return execute(list(specs), executor=executor, progress=progress, **kwargs)
+    specs = list(specs)
+    save_weights = kwargs.pop("save_weights", False)
+    tasks = [run_task(spec, save_weights) for spec in specs]
+    try:
+        payloads = execute(tasks, executor=executor, progress=progress, **kwargs)
+    except SweepError as error:
+        error.results = [Result.from_dict(p) for p in error.results]
+        for item in error.failed:
+            item["spec"] = RunSpec.from_dict(item["spec"])
+        raise
+    return [Result.from_dict(p) for p in payloads]
 
 
 def sweep_results(base: RunSpec, grid: Mapping[str, Sequence], **kwargs) -> list[Result]:

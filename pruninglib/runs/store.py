@@ -244,11 +244,13 @@ class ResultStore:
         from safetensors.torch import save as save_safetensors
 
         directory = self.directory(key)
+        record = {"checksum": _checksum(payload), "payload": payload}
         if weights is not None:
             tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
-            self._write(directory / "weights.safetensors", save_safetensors(tensors),
+            data = save_safetensors(tensors)
+            self._write(directory / "weights.safetensors", data,
                         f"save the weights of run {key}")
-        record = {"checksum": _checksum(payload), "payload": payload}
+            record["weights_sha256"] = hashlib.sha256(data).hexdigest()
         text = json.dumps(record, indent=1)  # key order kept: tables read back identically
         self._write(directory / "result.json", text.encode(), f"save run {key}")
         return directory
@@ -281,15 +283,61 @@ class ResultStore:
             return None
         return record["payload"]
 
-    def load_weights(self, key: str) -> dict[str, torch.Tensor]:
-        """Tensors saved with the run (safetensors; raises FileNotFoundError if none)."""
-        from safetensors.torch import load_file
+    def _weights_bytes(self, key: str) -> bytes | None:
+        """The weights file of ``key`` if it matches the checksum its result recorded (results
+        written before weights had checksums: if it parses), else None; a file that does not
+        verify is moved aside with a :class:`CorruptResultWarning`."""
+        from safetensors.torch import load as load_safetensors
 
         path = self.directory(key) / "weights.safetensors"
-        if not path.is_file():
-            raise FileNotFoundError(f"no weights stored for run {key} (run it with "
+        try:
+            data = path.read_bytes()
+            record = json.loads((self.directory(key) / "result.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+        expected = record.get("weights_sha256") if isinstance(record, dict) else None
+        if expected is not None:
+            ok = hashlib.sha256(data).hexdigest() == expected
+        else:
+            try:
+                load_safetensors(data)
+                ok = True
+            except Exception:  # noqa: BLE001 - any parse failure means corrupt
+                ok = False
+        if not ok:
+            try:
+                os.replace(path, path.with_name("weights.safetensors.corrupt"))
+            except OSError:
+                pass
+            warnings.warn(f"corrupt weights {path} (checksum failed): moved aside, "
+                          f"recomputing", CorruptResultWarning, stacklevel=3)
+            return None
+        return data
+
+    def has_weights(self, key: str) -> bool:
+        """Whether ``key`` has a weights file that verifies."""
+        return self._weights_bytes(key) is not None
+
+    def load_weights(self, key: str) -> dict[str, torch.Tensor]:
+        """Tensors saved with the run, verified against their checksum (raises
+        FileNotFoundError if none are stored or they do not verify)."""
+        from safetensors.torch import load as load_safetensors
+
+        data = self._weights_bytes(key)
+        if data is None:
+            raise FileNotFoundError(f"no verified weights stored for run {key} (run it with "
                                     f"save_weights=True)")
-        return load_file(path)
+        return load_safetensors(data)
+
+    def discard(self, key: str, reason: str) -> None:
+        """Move the result of ``key`` aside (``result.json.corrupt``) with a warning."""
+        path = self.directory(key) / "result.json"
+        try:
+            os.replace(path, path.with_name("result.json.corrupt"))
+        except OSError:
+            pass
+        warnings.warn(f"result {path} not used ({reason}): moved aside, recomputing",
+                      CorruptResultWarning, stacklevel=3)
 
     def keys(self) -> list[str]:
         """Keys of every finished run under root."""
