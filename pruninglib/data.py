@@ -430,6 +430,20 @@ def load_data(spec: DataSpec, root: str | Path | None = None, device: str | torc
 
 
 # -- batches -----------------------------------------------------------------------------------
+
+_LAST_LOADED: dict[tuple, Dataset] = {}
+
+
+def load_data_once(spec: DataSpec, root: str | Path | None = None,
+                   device: str | torch.device = "cpu") -> Dataset:
+    """:func:`load_data`, keeping the last dataset in memory: a worker computing many runs or
+    points on the same data loads it once (one dataset at a time, to bound memory)."""
+    key = (spec, str(device), str(root))
+    if key not in _LAST_LOADED:
+        _LAST_LOADED.clear()
+        _LAST_LOADED[key] = load_data(spec, root=root, device=device)
+    return _LAST_LOADED[key]
+
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     """Number of batches :func:`batches` yields for ``n`` samples."""
     return n // batch_size if drop_last else -(-n // batch_size)

@@ -92,15 +92,18 @@ def test_a_sweep_point_has_the_mask_of_the_training_run_with_that_seed(tmp_path,
         [layer["effective_density"] for layer in trained.layers])
 
 
-def test_sweep_points_are_cached(tmp_path, monkeypatch):
+def test_sweep_points_run_on_a_process_pool_and_are_loaded_not_recomputed(tmp_path,
+                                                                          monkeypatch):
     kwargs = dict(data=SYNTHETIC, compressions=[10.0, 100.0], results_dir=tmp_path,
                   progress=False)
-    first = collapse.collapse_sweep(SMALL, ["magnitude", "synflow@1"], [0, 1], **kwargs)
+    first = collapse.collapse_sweep(SMALL, ["magnitude", "synflow@1"], [0, 1],
+                                    executor="pool:2", **kwargs)
+    assert len(list((tmp_path / "collapse").glob("*/*/result.json"))) == 8
 
     def fail(*args, **kw):
         raise AssertionError("a cached point was recomputed")
 
-    monkeypatch.setattr(collapse, "_prune_point", fail)
+    monkeypatch.setattr(collapse, "compute_point", fail)
     again = collapse.collapse_sweep(SMALL, ["magnitude", "synflow@1"], [0, 1], **kwargs)
     pd.testing.assert_frame_equal(first, again)
     assert set(first["rounds"]) == {1}

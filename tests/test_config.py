@@ -105,3 +105,12 @@ def test_hash_changes_with_any_field_and_is_stable_across_processes():
 def test_compression_and_density_are_inverse():
     spec = PruneSpec.from_compression("snip", 100)
     assert spec.density == 0.01 and spec.compression == 100
+
+
+def test_the_names_config_validates_are_those_data_and_models_register():
+    from pruninglib.config import DATASET_NAMES, MODEL_NAMES
+    from pruninglib.data import DATASETS
+    from pruninglib.models import MODELS
+
+    assert set(DATASET_NAMES) == set(DATASETS)
+    assert set(MODEL_NAMES) == set(MODELS)

@@ -10,6 +10,7 @@ import torch
 
 from pruninglib.chapters.random_pruning import ntk_study
 from pruninglib.config import DataSpec
+from pruninglib.runs.executors import SweepError
 
 
 def grid(value, widths=(64, 256, 1024), keeps=(1.0, 0.5, 0.1), seeds=(0, 1)) -> pd.DataFrame:
@@ -64,11 +65,13 @@ def test_rescale_readings_match_the_closed_forms():
         np.testing.assert_allclose(table[reading], table[f"{reading} predicted"], rtol=1e-12)
 
 
-def test_ntk_sweep_caches_every_cell(tmp_path, monkeypatch):
+def test_ntk_cells_run_on_a_process_pool_and_are_loaded_not_recomputed(tmp_path,
+                                                                       monkeypatch):
     settings = dict(n_inputs=4, depth=1, widths=[8, 16], keeps=[1.0, 0.5], seeds=[0],
                     results_dir=tmp_path, progress=False)
-    first = ntk_study.ntk_sweep(DataSpec("synthetic"), **settings)
+    first = ntk_study.ntk_sweep(DataSpec("synthetic"), executor="pool:2", **settings)
     assert len(first) == 4
+    assert len(list((tmp_path / "ntk").glob("*/*/result.json"))) == 4
     assert set(first.columns) >= {"width", "keep", "seed", "scale", "relerr_rescaled",
                                   "width_x_keep"}
     np.testing.assert_allclose(first["width_x_keep"], first["width"] * first["keep"])
@@ -81,7 +84,7 @@ def test_ntk_sweep_caches_every_cell(tmp_path, monkeypatch):
     monkeypatch.setattr(ntk_study, "compare_pruned_ntk", fail)
     again = ntk_study.ntk_sweep(DataSpec("synthetic"), **settings)
     pd.testing.assert_frame_equal(first, again)
-    with pytest.raises(AssertionError, match="recomputed"):  # a new cell is computed
+    with pytest.raises(SweepError, match="recomputed"):  # a new cell is computed
         ntk_study.ntk_sweep(DataSpec("synthetic"), **{**settings, "widths": [32]})
 
 

@@ -184,7 +184,7 @@ def accuracy_vs_compression(runs, dense=None, *, by: str = "model.name",
         ax.set_xlabel(COMPRESSION_LABEL)
         if panel is not None:
             ax.set_title(model_label(str(panel)))
-        top = ax.secondary_xaxis("top", functions=(_reciprocal, _reciprocal))
+        top = ax.secondary_xaxis("top", functions=(reciprocal, reciprocal))
         top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g} %"))
         top.set_xlabel("density (kept weights)")
     axes[0].set_ylabel(ACCURACY_LABEL)
@@ -250,7 +250,7 @@ def layer_densities(layers, *, density: float | None = None, by: str = "model.na
     return legend_below(fig, handles, labels, title=title)
 
 
-def _reciprocal(x):
+def reciprocal(x):
     """1/x for the density <-> compression axes (matplotlib also probes x = 0)."""
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore"):

@@ -30,7 +30,7 @@ import torch
 from .. import __version__
 from ..analysis.connectivity import effective_mask
 from ..config import RunSpec
-from ..data import Dataset, class_balanced_batch, load_data
+from ..data import Dataset, class_balanced_batch, load_data_once
 from ..masks import Mask, apply_mask, count, full_mask, layer_densities
 from ..pruners import ScoringContext, magnitude_round, prune, rescale_fan_in
 from ..pruners.selection import schedule_densities
@@ -75,16 +75,9 @@ class Result:
                    history=d["history"], layers=d["layers"], env=d["env"])
 
 
-_DATA_CACHE: dict[tuple, Dataset] = {}
-
-
 def dataset_for(spec, device: torch.device, data_root) -> Dataset:
-    """The data of ``spec`` (anything with a ``data`` DataSpec), one dataset kept in memory."""
-    key = (spec.data, str(device), str(data_root))
-    if key not in _DATA_CACHE:
-        _DATA_CACHE.clear()  # one dataset in memory at a time
-        _DATA_CACHE[key] = load_data(spec.data, root=data_root, device=device)
-    return _DATA_CACHE[key]
+    """The data of ``spec`` (anything with a ``data`` DataSpec; see :func:`load_data_once`)."""
+    return load_data_once(spec.data, root=data_root, device=device)
 
 
 def environment(device: torch.device) -> dict:

@@ -24,22 +24,20 @@ weight matrix (``collapsed``) are left out of every fit. :func:`plot_scales` and
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from ...book.claims import Estimate
 from ...analysis.ntk import (SQRT2, compare_pruned_ntk, fit_scale, predicted_scale,
                            relu_ntk_limit)
 from ...config import DataSpec
-from ...data import load_data
-from ...runs.store import ResultStore
+from ...data import load_data_once
+from ...runs.cache import Context, Output, Task
+from ...runs.executors import execute
 
 _FORMAT = 2  # bump when the stored payload of a cell changes
 
@@ -47,28 +45,38 @@ _FORMAT = 2  # bump when the stored payload of a cell changes
 def ntk_inputs(data: DataSpec, n: int, data_root=None) -> torch.Tensor:
     """The first ``n`` training images of ``data`` (standardised as for training; subset as the
     spec says), flattened: (n, d) float64."""
-    dataset = load_data(data, root=data_root)
+    dataset = load_data_once(data, root=data_root)
     if not 1 <= n <= len(dataset.train_x):
         raise ValueError(f"n={n!r} is not allowed: 1 .. {len(dataset.train_x)} training images")
     return dataset.train_x[:n].flatten(1).to(torch.float64)
 
 
-def _cell_key(data: DataSpec, n_inputs: int, depth: int, width: int, keep: float, seed: int,
-              sigma_w: float) -> tuple[str, dict]:
+def cell_task(data: DataSpec, n_inputs: int, depth: int, width: int, keep: float, seed: int,
+              sigma_w: float) -> Task:
+    """The cached task of one NTK cell (kind ``ntk``)."""
     spec = {"kind": "pruned_ntk", "format": _FORMAT, "data": dataclasses.asdict(data),
             "n_inputs": n_inputs, "depth": depth, "width": width, "keep": keep, "seed": seed,
             "sigma_w": sigma_w}
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16], spec
+    return Task.make("ntk", spec, compute_cell)
+
+
+def compute_cell(spec: dict, context: Context) -> Output:
+    """Compute function of :func:`cell_task`: one row of :func:`ntk_sweep`."""
+    x = ntk_inputs(DataSpec(**spec["data"]), spec["n_inputs"], context.data_root)
+    limit = relu_ntk_limit(x, spec["depth"], spec["sigma_w"])
+    return Output({"spec": spec, "row": _cell(x, spec["width"], spec["depth"], spec["keep"],
+                                              spec["seed"], spec["sigma_w"], limit)})
 
 
 def ntk_sweep(data: DataSpec, *, n_inputs: int, depth: int, widths: Sequence[int],
               keeps: Sequence[float], seeds: Sequence[int], sigma_w: float = SQRT2,
-              results_dir=None, data_root=None, progress: bool = True) -> pd.DataFrame:
+              results_dir=None, data_root=None, executor=None,
+              progress: bool = True) -> pd.DataFrame:
     """:func:`~pruninglib.analysis.ntk.compare_pruned_ntk` for every width, keep probability
     q and seed: a scalar-output NTK MLP (d, width x depth, 1) on the first ``n_inputs`` training
     images of ``data`` (:func:`ntk_inputs`), every weight matrix masked with Bernoulli(q),
-    compared with the analytic dense limit. Each cell is cached in the run store.
+    compared with the analytic dense limit. Each cell is a cached task (kind ``ntk``),
+    computed on ``executor`` (None/'inline', 'pool[:N]', 'submitit[:...]', 'ray[:...]').
 
     Returns one row per cell with the columns of ``compare_pruned_ntk`` (width, depth, keep,
     seed, density, predicted, scale, scale_ratio, relerr_dense, relerr_pruned,
@@ -77,23 +85,11 @@ def ntk_sweep(data: DataSpec, *, n_inputs: int, depth: int, widths: Sequence[int
     probability (1 - q)**n: 4 % at n = 64, q = 0.05); such a network's NTK is zero, its
     measurements are NaN and the fits below leave it out.
     """
-    store = ResultStore(results_dir)
-    x = limit = None
-    rows = []
-    cells = [(w, q, s) for w in widths for q in keeps for s in seeds]
-    for width, keep, seed in tqdm(cells, desc="pruned NTKs", disable=not progress):
-        key, spec = _cell_key(data, n_inputs, depth, int(width), float(keep), int(seed),
-                              float(sigma_w))
-        payload = store.load(key)
-        if payload is None:
-            if x is None:
-                x = ntk_inputs(data, n_inputs, data_root)
-                limit = relu_ntk_limit(x, depth, sigma_w)
-            payload = {"spec": spec, "row": _cell(x, int(width), depth, float(keep),
-                                                  int(seed), sigma_w, limit)}
-            store.save(key, payload)
-        rows.append(payload["row"])
-    frame = pd.DataFrame(rows)
+    tasks = [cell_task(data, n_inputs, depth, int(w), float(q), int(s), float(sigma_w))
+             for w in widths for q in keeps for s in seeds]
+    payloads = execute(tasks, executor=executor, progress=progress, results_dir=results_dir,
+                       data_root=data_root)
+    frame = pd.DataFrame([payload["row"] for payload in payloads])
     frame["width_x_keep"] = frame["width"] * frame["keep"]
     return frame
 

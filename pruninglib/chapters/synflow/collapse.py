@@ -31,8 +31,6 @@ empties first (:func:`collapse_order`), how far below rho_max it collapses
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -41,17 +39,18 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from ...analysis import saliency
 from ...analysis.connectivity import critical_compression, effective_mask, max_compression
 from ...config import ConfigError, DataSpec, ModelSpec, PruneSpec
-from ...data import DATASETS, class_balanced_batch, load_data
+from ...data import DATASETS, class_balanced_batch, load_data_once
 from ...seeds import derive_seed
 from ...masks import Mask, full_mask
 from ...models import build_model
 from ...pruners import ScoringContext, prune
-from ...runs.store import ResultStore
+from ...runs.cache import Context, Output, Task
+from ...runs.executors import execute
+from ...runs.networks import initial_network
 from ...train import resolve_device
 
 _FORMAT = 1  # bump when the stored payload of a point changes
@@ -119,22 +118,41 @@ def model_max_compression(model: ModelSpec, input_shape: Sequence[int],
     return max_compression(full_mask(build_model(model, tuple(input_shape), num_classes)))
 
 
-def _point_key(model: ModelSpec, prune_spec: PruneSpec, data: DataSpec, input_shape,
-               num_classes: int, seed: int) -> tuple[str, dict]:
+def point_task(model: ModelSpec, prune_spec: PruneSpec, data: DataSpec, input_shape,
+               num_classes: int, seed: int) -> Task:
+    """The cached task of one prune-only point (kind ``collapse``)."""
     spec = {"kind": "prune_only", "format": _FORMAT, "model": dataclasses.asdict(model),
             "prune": dataclasses.asdict(prune_spec), "data": dataclasses.asdict(data),
             "input_shape": list(input_shape), "num_classes": num_classes, "seed": seed}
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16], spec
+    return Task.make("collapse", spec, compute_point)
+
+
+def compute_point(spec: dict, context: Context) -> Output:
+    """Compute function of :func:`point_task`: the layer rows of one mask, found as
+    :func:`pruninglib.runs.experiments.run` finds it, and the pruning time (s)."""
+    model_spec = ModelSpec(**spec["model"])
+    prune_spec = PruneSpec(**spec["prune"])
+    data = DataSpec(**spec["data"])
+    input_shape = tuple(spec["input_shape"])
+    dev = resolve_device(context.device)
+    dataset = load_data_once(data, root=context.data_root, device=dev)
+    model = initial_network(model_spec, input_shape, dataset.num_classes, spec["seed"], dev)
+    ctx = scoring_context(dataset, prune_spec.samples_per_class, spec["seed"], input_shape)
+    start = time.perf_counter()
+    mask = prune(model, prune_spec, ctx)
+    seconds = time.perf_counter() - start
+    return Output({"spec": spec, "layers": layer_rows(model, mask, input_shape),
+                   "seconds": seconds})
 
 
 def collapse_sweep(model: ModelSpec, methods: Sequence[str], seeds: Sequence[int], *,
                    data: DataSpec, input_shape: Sequence[int] | None = None,
                    alpha_step: float = 0.5, compressions: Sequence[float] | None = None,
-                   results_dir=None, data_root=None, device="auto",
+                   results_dir=None, data_root=None, device="auto", executor=None,
                    progress: bool = True) -> pd.DataFrame:
     """Prune ``model`` at initialisation with every method label, compression and seed;
-    no training. Every point is cached in the run store (``results_dir``).
+    no training. Every point is a cached task (kind ``collapse``), computed on ``executor``
+    (None/'inline', 'pool[:N]', 'submitit[:...]', 'ray[:...]').
 
     data: the dataset of the scoring batch and of the number of classes.
     input_shape: the network's input shape (default: the data's); images are fitted to it
@@ -154,22 +172,14 @@ def collapse_sweep(model: ModelSpec, methods: Sequence[str], seeds: Sequence[int
     if compressions is None:
         compressions = compression_grid(rho_max, alpha_step)
     specs = {label: method_spec(label) for label in methods}
-    dev = resolve_device(device)
-    store = ResultStore(results_dir)
-    dataset = None
+    points = [(label, seed, dataclasses.replace(specs[label], density=1.0 / rho), rho)
+              for label in methods for seed in seeds for rho in compressions]
+    tasks = [point_task(model, prune_spec, data, input_shape, num_classes, seed)
+             for _, seed, prune_spec, _ in points]
+    payloads = execute(tasks, executor=executor, progress=progress, results_dir=results_dir,
+                       data_root=data_root, device=device)
     rows = []
-    points = [(label, seed, rho) for label in methods for seed in seeds for rho in compressions]
-    for label, seed, rho in tqdm(points, desc=f"pruning {model.name} x{model.width:g}",
-                                 disable=not progress):
-        prune_spec = dataclasses.replace(specs[label], density=1.0 / rho)
-        key, spec = _point_key(model, prune_spec, data, input_shape, num_classes, seed)
-        payload = store.load(key)
-        if payload is None:
-            if dataset is None:
-                dataset = load_data(data, root=data_root, device=dev)
-            payload = {"spec": spec, **_prune_point(model, prune_spec, seed, dataset,
-                                                    input_shape, dev)}
-            store.save(key, payload)
+    for (label, seed, prune_spec, rho), payload in zip(points, payloads):
         ident = {"model.name": model.name, "model.width": model.width, "method": label,
                  "prune.method": prune_spec.method, "rounds": prune_spec.rounds,
                  "compression": float(rho), "alpha": math.log10(rho), "seed": seed}
@@ -179,14 +189,6 @@ def collapse_sweep(model: ModelSpec, methods: Sequence[str], seeds: Sequence[int
                          "effective_density": layer["effective_kept"] / layer["numel"],
                          "rho_max": rho_max, "prune_seconds": payload["seconds"]})
     return pd.DataFrame(rows)
-
-
-def initial_model(model: ModelSpec, input_shape: Sequence[int], num_classes: int, seed: int,
-                  device="cpu") -> nn.Module:
-    """The network ``model`` names at initialisation, with the weights run ``seed`` of
-    :func:`pruninglib.experiments.run` starts from."""
-    torch.manual_seed(derive_seed(seed, "init"))
-    return build_model(model, tuple(input_shape), num_classes).to(device)
 
 
 def scoring_context(dataset, per_class: int, seed: int, input_shape: Sequence[int]
@@ -200,17 +202,6 @@ def scoring_context(dataset, per_class: int, seed: int, input_shape: Sequence[in
     if tuple(x.shape[1:]) != tuple(input_shape):
         x = fit_to_shape(x, input_shape)
     return ScoringContext(input_shape=tuple(input_shape), x=x, y=y, generator=generator)
-
-
-def _prune_point(model_spec: ModelSpec, prune_spec: PruneSpec, seed: int, dataset,
-                 input_shape: tuple[int, ...], device: torch.device) -> dict:
-    """Layer rows of one mask, found as :func:`pruninglib.experiments.run` finds it."""
-    model = initial_model(model_spec, input_shape, dataset.num_classes, seed, device)
-    ctx = scoring_context(dataset, prune_spec.samples_per_class, seed, input_shape)
-    start = time.perf_counter()
-    mask = prune(model, prune_spec, ctx)
-    seconds = time.perf_counter() - start
-    return {"layers": layer_rows(model, mask, input_shape), "seconds": seconds}
 
 
 def collapse_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -349,7 +340,7 @@ def conservation_runs(nets: Sequence[tuple], seeds: Sequence[int], dataset,
     rows, example = [], {}
     for label, spec, shape, bn_mode, objectives in nets:
         for seed in seeds:
-            model = initial_model(spec, shape, dataset.num_classes, seed)
+            model = initial_network(spec, shape, dataset.num_classes, seed)
             ctx = scoring_context(dataset, per_class, seed, shape)
             for objective in objectives:
                 s = saliency.saliency(model, objective, input_shape=shape, x=ctx.x, y=ctx.y,

@@ -24,7 +24,7 @@ from ...book.plots import (
     COMPRESSION_LABEL,
     OKABE_ITO,
     mean_ci,
-    _reciprocal,
+    reciprocal,
     compression_ticks,
     legend_below,
     method_label,
@@ -135,7 +135,7 @@ def plot_gains(gain_frame: pd.DataFrame, *, protocols: Sequence[str] | None = No
         compression_ticks(ax, "x")
         ax.set_xlabel(COMPRESSION_LABEL)
         ax.set_title(f"{method_label(method)} mask")
-        top = ax.secondary_xaxis("top", functions=(_reciprocal, _reciprocal))
+        top = ax.secondary_xaxis("top", functions=(reciprocal, reciprocal))
         top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * (1 - v):g} %"))
         top.set_xlabel("sparsity")
     label = "gain over default (accuracy points)"
