@@ -16,15 +16,12 @@ import warnings
 import pytest
 import torch
 
+from helpers import SMALL_RUN, Preempted, numbers, preempt_after_checkpoint
 from pruninglib.runs import experiments
 from pruninglib.runs import store as store_module
 from pruninglib.config import (
     ConfigError,
-    DataSpec,
-    ModelSpec,
-    PruneSpec,
     RunSpec,
-    TrainSpec,
 )
 from pruninglib.runs.cli import main as cli
 from pruninglib.runs.experiments import run
@@ -35,16 +32,9 @@ from pruninglib.runs.store import (
     StoreError,
 )
 
-BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(16,)),
-               prune=PruneSpec("snip", density=0.2), train=TrainSpec(epochs=2, batch_size=64))
+BASE = SMALL_RUN
 FAILING = BASE.replace(**{"model.name": "cnn1d", "model.hidden": []})  # needs 1-D inputs
-TIMING = ["prune_seconds", "train_seconds"]
 
-
-def _numbers(result):
-    history = [{k: v for k, v in h.items() if k != "seconds"} for h in result.history]
-    metrics = {k: v for k, v in result.metrics.items() if k not in TIMING}
-    return metrics, history, result.layers
 
 
 def _files(root):
@@ -302,28 +292,18 @@ def test_a_read_only_results_dir_gives_one_clear_error_and_still_reads(tmp_path,
 
 
 # -- checkpoints -----------------------------------------------------------------------------
-class Preempted(BaseException):
-    """Stands for the job being killed right after a checkpoint was written."""
-
-
 @pytest.mark.parametrize("changes", [
     {},
     {"train.optimizer": "adam", "train.lr": 0.01, "train.schedule": "step",
      "train.epochs": 5, "model.batchnorm": True},
     {"prune.method": "imp", "prune.iterations": 2, "train.weight_decay": 1e-4},
 ], ids=["sgd-cosine", "adam-step-batchnorm", "imp"])
-def test_a_run_resumed_from_a_checkpoint_gives_identical_numbers(tmp_path, monkeypatch,
+def test_a_run_resumed_from_a_checkpoint_gives_identicalnumbers(tmp_path, monkeypatch,
                                                                  changes):
     spec = BASE.replace(**{"train.epochs": 4, **changes})
     uninterrupted = run(spec, results_dir=tmp_path / "a", progress=False)
 
-    save = ResultStore.save_checkpoint
-
-    def save_then_die(self, key, state, tensors):
-        save(self, key, state, tensors)
-        if state["epoch"] == 2:
-            raise Preempted
-    monkeypatch.setattr(ResultStore, "save_checkpoint", save_then_die)
+    preempt_after_checkpoint(monkeypatch, epoch=2)
     with pytest.raises(Preempted):
         run(spec, results_dir=tmp_path / "b", progress=False, checkpoint_every=1)
     monkeypatch.undo()
@@ -341,7 +321,7 @@ def test_a_run_resumed_from_a_checkpoint_gives_identical_numbers(tmp_path, monke
     monkeypatch.setattr(experiments, "train", spy)
     resumed = run(spec, results_dir=tmp_path / "b", progress=False)
     assert resumed_from == [2], "the run should continue from epoch 2"
-    assert _numbers(resumed) == _numbers(uninterrupted)
+    assert numbers(resumed) == numbers(uninterrupted)
     assert resumed.history[:2] == saved_state["history"]  # epochs 1-2 came from the checkpoint
     assert not list(store.directory(spec.key()).glob("checkpoint*"))
 
@@ -349,13 +329,7 @@ def test_a_run_resumed_from_a_checkpoint_gives_identical_numbers(tmp_path, monke
 def test_a_damaged_checkpoint_is_reported_and_ignored(tmp_path, monkeypatch):
     spec = BASE.replace(**{"train.epochs": 3})
     reference = run(spec, results_dir=tmp_path / "a", progress=False)
-    save = ResultStore.save_checkpoint
-
-    def save_then_die(self, key, state, tensors):
-        save(self, key, state, tensors)
-        if state["epoch"] == 1:
-            raise Preempted
-    monkeypatch.setattr(ResultStore, "save_checkpoint", save_then_die)
+    preempt_after_checkpoint(monkeypatch, epoch=1)
     with pytest.raises(Preempted):
         run(spec, results_dir=tmp_path / "b", progress=False, checkpoint_every=1)
     monkeypatch.undo()
@@ -364,7 +338,7 @@ def test_a_damaged_checkpoint_is_reported_and_ignored(tmp_path, monkeypatch):
     tensors.write_bytes(tensors.read_bytes()[:-100])  # truncated
     with pytest.warns(CorruptCheckpointWarning, match="corrupt checkpoint"):
         again = run(spec, results_dir=tmp_path / "b", progress=False)
-    assert _numbers(again) == _numbers(reference)
+    assert numbers(again) == numbers(reference)
 
 
 def test_checkpoint_every_must_be_a_positive_number_of_epochs(tmp_path):
@@ -386,12 +360,7 @@ class Exploit:
 def test_loading_never_unpickles(tmp_path, monkeypatch):
     finished = run(BASE, results_dir=tmp_path, progress=False, save_weights=True)
     spec = BASE.replace(**{"train.epochs": 3})
-    save = ResultStore.save_checkpoint
-
-    def save_then_die(self, key, state, tensors):
-        save(self, key, state, tensors)
-        raise Preempted
-    monkeypatch.setattr(ResultStore, "save_checkpoint", save_then_die)
+    preempt_after_checkpoint(monkeypatch)
     with pytest.raises(Preempted):
         run(spec, results_dir=tmp_path, progress=False, checkpoint_every=1)
     monkeypatch.undo()

@@ -14,29 +14,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import SMALL_RUN, TIMING, numbers
 from pruninglib.runs import experiments
-from pruninglib.config import DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
 from pruninglib.runs.experiments import grid_specs, layers_frame, run, sweep, sweep_results
 from pruninglib.runs.store import CorruptResultWarning, ResultStore
 
-BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(16,)),
-               prune=PruneSpec("snip", density=0.2), train=TrainSpec(epochs=2, batch_size=64))
-TIMING = ["prune_seconds", "train_seconds"]
+BASE = SMALL_RUN
 
 
-def _numbers(result):
-    history = [{k: v for k, v in h.items() if k != "seconds"} for h in result.history]
-    metrics = {k: v for k, v in result.metrics.items() if k not in TIMING}
-    return metrics, history, result.layers
 
-
-def test_same_spec_gives_identical_numbers(tmp_path):
+def test_same_spec_gives_identicalnumbers(tmp_path):
     first = run(BASE, results_dir=tmp_path / "a", progress=False)
     second = run(BASE, results_dir=tmp_path / "b", progress=False)
-    assert _numbers(first) == _numbers(second)
+    assert numbers(first) == numbers(second)
     assert first.metrics["density"] == pytest.approx(0.2, abs=1 / first.metrics["prunable_weights"])
     other_seed = run(BASE.replace(seed=1), results_dir=tmp_path / "a", progress=False)
-    assert _numbers(other_seed) != _numbers(first)
+    assert numbers(other_seed) != numbers(first)
 
 
 def test_a_cached_run_is_loaded_not_recomputed(tmp_path, monkeypatch):
@@ -64,7 +57,7 @@ def test_a_corrupted_result_is_detected_and_recomputed(tmp_path, damage):
         path.write_text(json.dumps(record))
     with pytest.warns(CorruptResultWarning, match="corrupt result"):
         again = run(BASE, results_dir=tmp_path, progress=False)
-    assert _numbers(again) == _numbers(first)
+    assert numbers(again) == numbers(first)
     assert path.with_name("result.json.corrupt").exists()
 
 

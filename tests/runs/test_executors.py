@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers import SMALL_RUN, TIMING
 from pruninglib.runs.cli import main as cli
 from pruninglib.config import (
     ConfigError,
@@ -43,11 +44,9 @@ from pruninglib.runs.executors import (
 from pruninglib.runs.experiments import grid_specs, run_all, sweep, sweep_results
 from pruninglib.runs.store import CorruptResultWarning, ResultStore
 
-BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(16,)),
-               prune=PruneSpec("snip", density=0.2), train=TrainSpec(epochs=2, batch_size=64))
+BASE = SMALL_RUN
 SMALL_GRID = {"prune.density": [0.5, 0.1], "seed": [0, 1]}
-TIMING = ["prune_seconds", "train_seconds"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
 
 
