@@ -10,6 +10,7 @@ from torch import nn
 
 from helpers import make_model
 from pruninglib.analysis import ntk
+from pruninglib import seeds
 from pruninglib.masks import apply_mask
 
 
@@ -253,3 +254,29 @@ def test_masked_input_layer_limit_averages_over_mask_rows():
     assert ntk.relative_error(theta, closed) > 0.05
     assert ntk.relative_error(averaged, closed) > 0.05
     assert ntk.fit_scale(averaged, closed) == pytest.approx(1.0, abs=0.05)
+
+
+# --------------------------------------------------------------------------- random streams
+
+def test_ntk_cells_draw_weights_and_mask_from_independent_streams():
+    """Every stream of a cell comes from (seed, purpose): two purposes of one seed and one
+    purpose of two seeds differ, and replicate s's mask stream is not replicate s + 1's weight
+    stream (the old ``seed + 1`` mask was exactly that)."""
+    def draw(seed, purpose):
+        return torch.rand(64, generator=seeds.generator(seed, purpose), dtype=torch.float64)
+
+    for s in range(4):
+        assert not torch.equal(draw(s, ntk.INIT_PURPOSE), draw(s, ntk.MASK_PURPOSE))
+        assert not torch.equal(draw(s, ntk.INIT_PURPOSE), draw(s + 1, ntk.INIT_PURPOSE))
+        assert not torch.equal(draw(s, ntk.MASK_PURPOSE), draw(s + 1, ntk.MASK_PURPOSE))
+        assert not torch.equal(draw(s, ntk.MASK_PURPOSE), draw(s + 1, ntk.INIT_PURPOSE))
+    # the cell uses exactly these streams: rebuilt by hand, the same weights, mask and numbers
+    x, seed = inputs(4, 6), 5
+    row = ntk.compare_pruned_ntk(x, 16, 1, 0.5, seed)
+    model = ntk.NTKMLP((6, 16, 1), generator=seeds.generator(seed, ntk.INIT_PURPOSE))
+    mask = ntk.bernoulli_mask(model, 0.5, seeds.generator(seed, ntk.MASK_PURPOSE))
+    kept = sum(int(m.sum()) for m in mask.values())
+    assert row["density"] == kept / sum(m.numel() for m in mask.values())
+    limit = ntk.relu_ntk_limit(x, 1)
+    assert row["scale"] == pytest.approx(
+        ntk.fit_scale(ntk.empirical_ntk(model, x, mask, output=0), limit), rel=1e-12)

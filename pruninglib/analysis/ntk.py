@@ -87,10 +87,12 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
+from .. import seeds
 from ..masks import Mask, prunable_parameters
 
-__all__ = ["NTKMLP", "RESCALE", "SQRT2", "bernoulli_mask", "compare_pruned_ntk", "empirical_ntk",
-           "fit_scale", "predicted_scale", "relative_error", "relu_ntk_limit", "rescale_factors"]
+__all__ = ["INIT_PURPOSE", "MASK_PURPOSE", "NTKMLP", "RESCALE", "SQRT2", "bernoulli_mask",
+           "compare_pruned_ntk", "empirical_ntk", "fit_scale", "predicted_scale",
+           "relative_error", "relu_ntk_limit", "rescale_factors"]
 
 SQRT2 = math.sqrt(2.0)
 """The ReLU Edge-of-Chaos / He weight scale: sigma_w^2 E[relu(z)^2] = 1 for z ~ N(0, 1)."""
@@ -101,6 +103,11 @@ RESCALE = ("none", "multiplier", "values")
 DTYPE = torch.float64
 CHUNK_ELEMENTS = 2 ** 23
 """Float64 elements (64 MiB) in one work array of the masked kernel (chunks of input pairs)."""
+
+INIT_PURPOSE, MASK_PURPOSE = "ntk-init", "ntk-mask"
+"""Purposes of the random streams of :func:`compare_pruned_ntk` (:mod:`pruninglib.seeds`): the
+weights and the mask of replicate ``seed`` come from ``generator(seed, purpose)``, so no stream
+of one replicate is a stream of another (``seed + 1`` would be the next replicate's weights)."""
 
 
 # --------------------------------------------------------------------------- the network
@@ -493,8 +500,10 @@ def compare_pruned_ntk(x: torch.Tensor, width: int, depth: int, keep: float, see
                        sigma_w: float = SQRT2, limit: torch.Tensor | None = None,
                        include_classifier: bool = True) -> dict:
     """One (width, q, seed) cell of the study: a scalar-output NTKMLP (d, width x depth, 1)
-    drawn with ``seed``, a Bernoulli(q) mask from ``seed + 1``, its dense, pruned and pruned +
-    rescaled (multiplier) empirical NTKs compared with the dense limit.
+    with weights from ``generator(seed, INIT_PURPOSE)``, a Bernoulli(q) mask from
+    ``generator(seed, MASK_PURPOSE)`` (:mod:`pruninglib.seeds`: independent streams, none shared
+    with another seed), its dense, pruned and pruned + rescaled (multiplier) empirical NTKs
+    compared with the dense limit.
 
     Returns a flat dict: width, depth, keep, seed, density (realised), predicted (prod of the
     realised layer densities), scale (fit_scale(pruned, limit)), scale_ratio (scale /
@@ -505,8 +514,8 @@ def compare_pruned_ntk(x: torch.Tensor, width: int, depth: int, keep: float, see
     if limit is None:
         limit = relu_ntk_limit(x, depth, sigma_w)
     model = NTKMLP((x.shape[1], *(width,) * depth, 1), sigma_w,
-                   generator=torch.Generator().manual_seed(seed))
-    mask = bernoulli_mask(model, keep, torch.Generator().manual_seed(seed + 1),
+                   generator=seeds.generator(seed, INIT_PURPOSE))
+    mask = bernoulli_mask(model, keep, seeds.generator(seed, MASK_PURPOSE),
                           include_classifier)
     dense = empirical_ntk(model, x, output=0)
     pruned = empirical_ntk(model, x, mask, output=0)

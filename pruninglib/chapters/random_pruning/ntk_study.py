@@ -39,7 +39,7 @@ from ...data import load_data_once
 from ...runs.cache import Context, Output, Task
 from ...runs.executors import execute
 
-_FORMAT = 2  # bump when the stored payload of a cell changes
+_FORMAT = 3  # bump when a cell's payload changes (3: weights and mask from seeds.generator)
 
 
 def ntk_inputs(data: DataSpec, n: int, data_root=None) -> torch.Tensor:
