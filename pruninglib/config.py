@@ -27,12 +27,33 @@ from typing import Any
 # The names :mod:`pruninglib.data` and :mod:`pruninglib.models` register (a test keeps them
 # equal), so that specs validate without importing torch-heavy modules.
 DATASET_NAMES = ("fashion_mnist", "mnist", "mnist1d", "cifar10", "cifar100", "synthetic")
+SEQUENCE_DATASETS = ("mnist1d",)  # 1-D inputs: no image augmentation
 MODEL_NAMES = ("lenet_300_100", "mlp", "resmlp", "conv2", "conv4", "conv6", "vgg11", "vgg16",
                "vgg19", "resnet20", "resnet32", "resnet56", "resnet110", "cnn1d")
 
 
 class ConfigError(ValueError):
     """A spec field has a value that is not allowed (the message names field, value, allowed)."""
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (``np.int64(3)`` -> 3); lists and tuples
+    element by element; anything else unchanged."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(
+            value, "ndim", 1) == 0:
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    return value
+
+
+def _plain_fields(spec) -> None:
+    """Replace numpy scalars in the fields of a frozen dataclass by Python numbers."""
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        converted = plain(value)
+        if converted is not value:
+            object.__setattr__(spec, f.name, converted)
 
 
 def fail(owner: str, name: str, value: Any, allowed: str) -> None:
@@ -82,6 +103,7 @@ class DataSpec:
     augment: bool = False
 
     def __post_init__(self) -> None:
+        _plain_fields(self)
         check_choice("data", "name", self.name, DATASET_NAMES)
         for name in ("train_subset", "test_subset"):
             value = getattr(self, name)
@@ -89,6 +111,9 @@ class DataSpec:
                 check_number("data", name, value, low=1, integer=True)
         check_number("data", "subset_seed", self.subset_seed, low=0, integer=True)
         check_bool("data", "augment", self.augment)
+        if self.augment and self.name in SEQUENCE_DATASETS:
+            fail("data", "augment", self.augment,
+                 f"False for {self.name!r} (crop and flip need images)")
 
 
 ACTIVATIONS = ("relu", "tanh", "elu", "selu", "gelu", "silu", "leaky_relu", "linear")
@@ -123,6 +148,7 @@ class ModelSpec:
     stable: bool = False
 
     def __post_init__(self) -> None:
+        _plain_fields(self)
         check_choice("model", "name", self.name, MODEL_NAMES)
         check_number("model", "width", self.width, low=0, low_open=True)
         hidden = tuple(self.hidden)
@@ -198,6 +224,7 @@ class PruneSpec:
     rescale: str = "none"
 
     def __post_init__(self) -> None:
+        _plain_fields(self)
         check_choice("prune", "method", self.method, PRUNE_METHODS)
         check_number("prune", "density", self.density, low=0, high=1, low_open=True)
         if self.method == "dense" and self.density != 1.0:
@@ -269,6 +296,7 @@ class TrainSpec:
     bf16: bool = False
 
     def __post_init__(self) -> None:
+        _plain_fields(self)
         check_number("train", "epochs", self.epochs, low=0, integer=True)
         check_number("train", "batch_size", self.batch_size, low=1, integer=True)
         check_choice("train", "optimizer", self.optimizer, OPTIMIZERS)
@@ -320,6 +348,7 @@ class ToSTSpec:
     gradinit_steps: int = 0
 
     def __post_init__(self) -> None:
+        _plain_fields(self)
         check_choice("tost", "ghost_activation", self.ghost_activation, GHOST_ACTIVATIONS)
         if self.ghost_activation_epochs is not None:
             check_number("tost", "ghost_activation_epochs", self.ghost_activation_epochs,
@@ -353,6 +382,7 @@ class RunSpec:
     tost: ToSTSpec = field(default_factory=ToSTSpec)
 
     def __post_init__(self) -> None:
+        _plain_fields(self)
         for name, kind in _SECTIONS:
             if not isinstance(getattr(self, name), kind):
                 fail("run", name, getattr(self, name), f"a {kind.__name__}")

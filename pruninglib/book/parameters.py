@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import datetime as _dt
 import os
+import re
 import platform
 import subprocess
 import time
@@ -216,6 +217,57 @@ def coerce(chapter: str, name: str, value: Any, default: Any) -> Any:
     return value
 
 
+# Ranges of explicit values, by knob name (the name's last word): every number a value holds
+# (a scalar, the items of a list, the values of a mapping) must be in range.
+_RANGES = [
+    (re.compile(r"(^|_)(density|densities|keeps)$"), lambda v: 0 < v <= 1,
+     "densities in (0, 1]"),
+    (re.compile(r"(^|_)sparsities$"), lambda v: 0 <= v < 1, "sparsities in [0, 1)"),
+    (re.compile(r"(^|_)fraction$"), lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
+    (re.compile(r"(^|_)(seeds|epochs|batch_size|batch|heads|layers|d_model|inputs|per_class|"
+                r"repeats|depth|depths|width|widths|hidden|grid|cycles|threads|rounds|"
+                r"subset|subsets|multipliers|lr)$"), lambda v: v > 0, "values > 0"),
+]
+
+
+def _numbers(value: Any) -> list:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [n for item in value for n in _numbers(item)]
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in _numbers(item)]
+    return []
+
+
+def check_value(chapter: str, name: str, value: Any) -> None:
+    """Raise :class:`ParameterError` (one line) if an explicit ``value`` of knob ``name`` is out
+    of range: an empty list, a density outside (0, 1], a count below 1, an empty
+    ``results_dir``, an executor or device that does not exist."""
+    def fail(allowed: str) -> None:
+        raise ParameterError(
+            f"parameter {name}={value!r} of chapter {chapter!r} is not allowed: {allowed}")
+
+    if isinstance(value, (list, dict)) and not value:
+        fail("a non-empty list" if isinstance(value, list) else "a non-empty mapping")
+    for pattern, ok, allowed in _RANGES:
+        if pattern.search(name) and not all(ok(n) for n in _numbers(value)):
+            fail(allowed)
+    if name == "results_dir" and isinstance(value, str) and not value.strip():
+        fail("a directory path, or None for the default")
+    if name == "device" and not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(value)):
+        fail("'auto', 'cpu' or 'cuda[:N]'")
+    if name == "executor" and value is not None:
+        from ..runs.executors import make_executor
+
+        try:
+            make_executor(value)
+        except ValueError as error:
+            fail(str(error).split(": ", 1)[-1])
+
+
 def parameters_for(chapter: str, profile: str = DEFAULT_PROFILE, *,
                    profiles: dict | None = None, **overrides: Any) -> Parameters:
     """Resolve a chapter's parameters for a profile; explicit ``overrides`` win.
@@ -249,6 +301,7 @@ def parameters_for(chapter: str, profile: str = DEFAULT_PROFILE, *,
         if value is None:
             continue
         values[name] = coerce(chapter, name, value, values[name])
+        check_value(chapter, name, values[name])
         explicit.append(name)
     params = Parameters(chapter, profile, values, explicit)
     _STATE["started"] = time.time()

@@ -149,6 +149,7 @@ def load(task: Task, store: ResultStore) -> dict | None:
         return None
     if task.weights and not store.has_weights(key):
         return None
+    store.remove_dead_claim(key)
     return payload
 
 

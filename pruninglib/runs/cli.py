@@ -69,13 +69,16 @@ def load_plan(args) -> tuple[RunSpec, dict, dict]:
     if args.file:
         path = Path(args.file)
         try:
-            plan = yaml.safe_load(path.read_text()) or {}
+            plan = yaml.safe_load(path.read_text())
         except OSError as error:
             raise ConfigError(f"sweep file {str(path)!r} is not allowed: "
                               f"{error.strerror}") from None
         except yaml.YAMLError as error:
             raise ConfigError(f"sweep file {str(path)!r} is not allowed: not YAML "
                               f"({str(error).splitlines()[0]})") from None
+        if plan is None:
+            raise ConfigError(f"sweep file {str(path)!r} is not allowed: it is empty (it needs "
+                              f"'base' and/or 'grid')")
         if not isinstance(plan, dict):
             raise ConfigError(f"sweep file {str(path)!r} is not allowed: a mapping with "
                               f"'base' and 'grid'")

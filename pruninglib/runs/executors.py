@@ -47,7 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError, RunSpec
-from .cache import Task, attempt, load, store_for
+from ..train import resolve_device
+from .cache import Task, attempt, check_checkpoint_every, load, store_for
 from .store import ResultStore, StoreError, error_line, release_all_claims
 
 
@@ -149,6 +150,7 @@ class Executor:
     poll_seconds: float = 1.0
     max_retries: int = 2
     shows_run_progress = False  # whether per-run progress bars can be shown (in-process only)
+    runs_here = False  # tasks run on this machine (so its devices are the ones that count)
 
     def bind(self, results_root: Path) -> None:
         """Told the (absolute) results directory before :meth:`start`."""
@@ -201,6 +203,7 @@ class InlineExecutor(Executor):
 
     name = "inline"
     shows_run_progress = True
+    runs_here = True
 
     def __init__(self, threads: int | None = None, *, poll_seconds: float = 1.0):
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
@@ -224,20 +227,28 @@ class InlineExecutor(Executor):
         return handle.value
 
 
-_PRELOAD = ["torch", "torch._dynamo", "pruninglib.models", "pruninglib.pruners",
-            "pruninglib.train"]
-"""Imported once by the fork server, not by every worker: torch, the library's core, and
-torch._dynamo, which torch imports on a process's first optimizer (~2-5 s)."""
+_PRELOAD = ["pruninglib.runs.forkserver_guard", "torch", "torch._dynamo", "pruninglib.models",
+            "pruninglib.pruners", "pruninglib.train"]
+"""Imported once by the fork server, not by every worker: the guard that ties the fork server
+to the sweep's life, torch, the library's core, and torch._dynamo, which torch imports on a
+process's first optimizer (~2-5 s)."""
 
 
-def _init_pool_worker(threads: int) -> None:
-    """Pin torch threads; die with the parent (Linux), so a killed sweep leaves no workers."""
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (``PR_SET_PDEATHSIG``); a no-op
+    where that is not available."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
+
+
+def _init_pool_worker(threads: int) -> None:
+    """Pin torch threads; die with the parent (the fork server, which dies with the sweep:
+    :mod:`pruninglib.runs.forkserver_guard`), so a killed sweep leaves no workers."""
+    die_with_parent()
     os.environ["OMP_NUM_THREADS"] = str(threads)
     import torch
 
@@ -256,6 +267,7 @@ class PoolExecutor(Executor):
 
     name = "pool"
     poll_seconds = 0.5
+    runs_here = True
 
     def __init__(self, workers: int | None = None, threads: int | None = None, *,
                  start_method: str = "forkserver", poll_seconds: float = 0.5,
@@ -603,6 +615,10 @@ def execute(tasks: Sequence[Task], *, executor=None, progress: bool = True,
 
     executor = make_executor(executor)
     root = ResultStore(results_dir)
+    check_checkpoint_every(checkpoint_every)
+    if executor.runs_here:
+        resolve_device(device)  # a GPU asked for where none is: one line, before any run
+    root.check_root()
     options = {"results_dir": _absolute(root.root), "stale_after": root.stale_after,
                "device": device, "data_root": _absolute(data_root),
                "checkpoint_every": checkpoint_every,

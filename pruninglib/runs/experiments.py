@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import platform
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +30,7 @@ import pandas as pd
 import torch
 
 from .. import __version__
+from ..config import ConfigError
 from ..analysis.connectivity import effective_mask
 from ..config import RunSpec
 from ..data import Dataset, class_balanced_batch, load_data_once
@@ -52,7 +55,9 @@ class Result:
     metrics: test_accuracy, test_loss (nats), train_accuracy, train_loss (last epoch; NaN when
         epochs = 0), density and compression achieved (direct), effective_density (weights on
         some input-output path), collapsed_layers (layers with no effective weight),
-        prune_seconds, train_seconds (GradInit included).
+        empty_layers (layers with no kept weight at all), diverged (a loss went non-finite:
+        the numbers are not a trained network's; a warning is issued), prune_seconds,
+        train_seconds (GradInit included).
     history: one dict per epoch (see :func:`pruninglib.train.train`).
     layers: one dict per prunable layer: name, shape, numel, kept, density, effective_density.
     env: versions, device and thread count the run was computed with.
@@ -312,15 +317,45 @@ def compute_run(spec: dict, context: Context) -> Output:
                "effective_density": effective_kept / total,
                "collapsed_layers": sum(int(m.sum()) == 0 for m in effective.values()),
                "prunable_weights": total,
+               "empty_layers": sum(int(m.sum()) == 0 for m in mask.values()),
+               "diverged": not all(math.isfinite(h["train_loss"]) for h in history)
+                           or not math.isfinite(test_loss),
                "prune_seconds": prune_seconds, "train_seconds": train_seconds}
+    _warn_if_abnormal(spec, metrics)
     result = Result(spec=spec, key=key, metrics=metrics, history=history, layers=layers,
                     env=environment(dev))
     return Output(result.to_dict(), network_tensors(model, mask) if context.weights else None)
 
 
+class AbnormalRunWarning(UserWarning):
+    """A run was stored, but its loss went non-finite or its mask left a layer empty."""
+
+
+def _warn_if_abnormal(spec: RunSpec, metrics: dict) -> None:
+    problems = []
+    if metrics["diverged"]:
+        problems.append("its loss went non-finite (diverged=True; try a smaller train.lr)")
+    if metrics["empty_layers"] and spec.prune.method != "dense":
+        problems.append(f"its mask leaves {metrics['empty_layers']} layer(s) without any "
+                        f"weight (empty_layers; density {spec.prune.density:g} is too low "
+                        f"for this network)")
+    if problems:
+        warnings.warn(f"run {spec.key()} ({spec.model.name}, {spec.prune.method}, seed "
+                      f"{spec.seed}): " + "; ".join(problems), AbnormalRunWarning, stacklevel=3)
+
+
 def grid_specs(base: RunSpec, grid: Mapping[str, Sequence]) -> list[RunSpec]:
     """Cartesian product of ``grid`` (dotted spec path -> values) applied to ``base``, in the
-    grid's key order (last key varies fastest). Invalid combinations raise ConfigError."""
+    grid's key order (last key varies fastest). A grid axis that is not a non-empty list (a
+    bare string, an empty list) and invalid combinations raise ConfigError."""
+    for path, values in grid.items():
+        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+            raise ConfigError(f"grid {path}={values!r} is not allowed: a non-empty list of "
+                              f"values, e.g. [{values!r}]")
+    grid = {path: list(values) for path, values in grid.items()}
+    empty = [path for path, values in grid.items() if not values]
+    if empty:
+        raise ConfigError(f"grid {empty[0]}=[] is not allowed: a non-empty list of values")
     paths = list(grid)
     return [base.replace(**dict(zip(paths, values)))
             for values in itertools.product(*(grid[p] for p in paths))]

@@ -83,11 +83,21 @@ def _store_error(root: Path, action: str, error: OSError) -> StoreError:
                       f"finished results there are untouched")
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` all at once or not at all (no partial file left on error)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # as open() would create it, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -218,10 +228,19 @@ class ResultStore:
 
     def __init__(self, root: str | os.PathLike | None = None, *,
                  stale_after: float | None = None):
+        if root is not None and not str(root).strip():
+            raise StoreError(errno.EINVAL, f"results_dir={str(root)!r} is not allowed: a "
+                                           f"directory path, or None for the default")
         self.root = Path(root) if root is not None else default_results_dir()
         if stale_after is None:
             stale_after = float(os.environ.get("PRUNINGLIB_STALE_AFTER", STALE_AFTER))
         self.stale_after = stale_after
+
+    def check_root(self) -> None:
+        """Raise :class:`StoreError` (one line) if the root exists and is not a directory."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(errno.ENOTDIR, f"results directory {self.root} is not allowed: "
+                                            f"it is a file, not a directory")
 
     def directory(self, key: str) -> Path:
         return self.root / key[:2] / key
@@ -364,6 +383,16 @@ class ResultStore:
             info.get("host") == _host_id() and isinstance(info.get("pid"), int)
             and not _pid_alive(info["pid"], info.get("start")))
         return {**info, "age": age, "stale": stale}
+
+    def remove_dead_claim(self, key: str) -> None:
+        """Remove the claim on a finished ``key`` left by a worker that died between writing
+        the result and releasing its claim (a live worker's claim is left alone)."""
+        info = self.claim_info(key)
+        if info is not None and info["stale"]:
+            try:
+                (self.directory(key) / "claim").unlink()
+            except OSError:
+                pass
 
     def _create_claim(self, path: Path, info: dict) -> bool:
         """Create ``path`` holding ``info`` only if it does not exist (atomically: a hard link

@@ -263,6 +263,64 @@ def test_a_pool_sweep_killed_three_times_resumes_to_the_same_frame(tmp_path):
     assert not list(results.glob("*/*/claim")), "a claim was left behind"
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
+def test_a_pool_sweep_killed_alone_leaves_no_process_behind(tmp_path):
+    """SIGKILL only the parent of a pool sweep (not its process group): the fork server, the
+    resource tracker and the workers all exit on their own."""
+    plan = _sweep_file(tmp_path / "sweep.yaml", KILL_GRID,
+                       KILL_BASE.replace(**{"train.epochs": 30}))
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "pruninglib", "sweep", str(plan),
+                             "--executor", "pool:workers=2,threads=1", "--results-dir",
+                             str(results)], cwd=ROOT, env=ENV, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not list(results.glob("*/*/claim")) and time.time() < deadline:
+            time.sleep(0.1)
+        assert list(results.glob("*/*/claim")), "no worker started within 2 minutes"
+        below = _descendants(proc.pid)
+        assert len(below) >= 3, f"expected a fork server and workers, found {below}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + 30
+        while any(_alive(pid) for pid in below) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in below if _alive(pid)], "processes outlived the sweep"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 CONCURRENT = textwrap.dedent("""
     import json, sys, time, torch
     from pathlib import Path
