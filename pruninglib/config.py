@@ -454,5 +454,8 @@ class RunSpec:
             if keys[-1] not in target:
                 fail("run", path, value,
                       f"a field of {keys[0]}: " + ", ".join(sorted(target)))
+            if isinstance(target[keys[-1]], dict):
+                fail("run", path, value, f"a field inside the section, e.g. "
+                                         f"{path}.{sorted(target[keys[-1]])[0]}")
             target[keys[-1]] = list(value) if isinstance(value, tuple) else value
         return RunSpec.from_dict(d)

@@ -51,11 +51,11 @@ def _pair(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _values(text: str) -> list:
+def _values(name: str, text: str) -> list:
     if text.startswith("["):
         values = _value(text)
         if not isinstance(values, list):
-            raise ConfigError(f"grid values {text!r} are not allowed: a YAML list or "
+            raise ConfigError(f"grid {name}={text} is not allowed: a YAML list or "
                               f"comma-separated values")
         return values
     return [_value(v.strip()) for v in text.split(",") if v.strip()]
@@ -93,7 +93,7 @@ def load_plan(args) -> tuple[RunSpec, dict, dict]:
     grid = dict(plan.get("grid") or {})
     for item in args.grid:
         name, text = _pair(item)
-        grid[name] = _values(text)
+        grid[name] = _values(name, text)
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"grid {name}={values!r} is not allowed: a non-empty list")

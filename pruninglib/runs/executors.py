@@ -391,8 +391,9 @@ def __getattr__(name: str):  # SubmititTask is defined on first use (submitit is
 class SubmititExecutor(Executor):
     """One SLURM job (array element) per ``runs_per_task`` runs, through submitit.
 
-    folder: where submitit keeps its job files and logs (on shared storage for SLURM;
-        default: ``_submitit`` in the results directory).
+    folder: where submitit keeps its job files and logs, which are pickles (on shared storage
+        for SLURM; default: ``<results directory>.submitit/`` beside, never inside, the results
+        directory, from which only JSON and safetensors are ever read).
     cluster: None = SLURM if available else local; 'slurm', 'local' or 'debug'.
     parameters: passed to ``AutoExecutor.update_parameters`` (timeout_min, slurm_partition,
         gpus_per_node, cpus_per_task, mem_gb, slurm_array_parallelism, ...). ``cpus_per_task``
@@ -424,7 +425,8 @@ class SubmititExecutor(Executor):
 
     def bind(self, results_root: Path) -> None:
         if self.folder is None:
-            self.folder = Path(results_root) / "_submitit"
+            root = Path(results_root)
+            self.folder = root.with_name(root.name + ".submitit")
 
     def start(self) -> None:
         import submitit
@@ -755,6 +757,7 @@ def summary(specs: Sequence[RunSpec], results_dir=None) -> dict:
     """Where ``specs`` stand in the store: {done, running, failed, left, total} and
     ``failures``: [{key, spec, error}] for the failed ones (their last error line)."""
     store = ResultStore(results_dir)
+    store.check_root()
     counts = {"done": 0, "running": 0, "failed": 0, "missing": 0}
     failures = []
     unique = {}
