@@ -10,6 +10,13 @@ Where things go (all relative to the repository root):
 * ``book/executed/<chapter>.ipynb`` — the last successful execution with progress-bar
   updates collapsed: the page ``_toc.yml`` lists. The folder ignores itself in git
   (it holds a ``.gitignore`` with ``*``), as does the generated ``build_report.md`` beside it;
+* ``_build/claims/<chapter>.json`` — the rows of the chapter's verdict tables, written by the
+  kernel (the runner sets ``$PRUNINGLIB_CLAIMS_DIR`` and ``$PRUNINGLIB_CHAPTER``), kept after
+  a successful execution as ``book/executed/claims/<chapter>.json``, so that a
+  ``--chapter X`` build keeps every other chapter's rows;
+* ``_build/claims.csv`` — every chapter's rows (copied to ``book/executed/claims.csv``) and
+  ``book/executed/glance.md``, the page "Results at a glance" built from it
+  (:mod:`.glance`);
 * ``_build/html/`` — the book.
 """
 from __future__ import annotations
@@ -29,10 +36,12 @@ from typing import Any
 
 import yaml
 
+from . import glance
 from .parameters import (BUILD_AREA, DEFAULT_PROFILE, EXECUTED_DIR, HTML_DIR, PROFILES_FILE,
                          REPORT_FILE, SOURCE_DIR, TIMINGS_FILE, ParameterError, cpu_model,
                          format_seconds, git_commit, load_profiles, package_version,
                          parameters_for, repo_root, check_profile, coerce, knobs)
+from .tables import CHAPTER_ENV, CLAIMS_DIR_ENV
 
 
 # ------------------------------------------------------------------------------------------
@@ -42,9 +51,13 @@ class BuildError(RuntimeError):
     """A chapter notebook or the HTML build failed (the message says where)."""
 
 
+GENERATED_PAGES = (glance.GLANCE_PAGE.stem,)
+"""Pages of ``book/executed/`` the runner writes itself (not chapters)."""
+
+
 def toc_chapters(root: Path) -> list[str]:
     """Chapter notebooks listed in ``_toc.yml`` (entries ``file: book/executed/<name>``),
-    in reading order."""
+    in reading order; the generated pages (:data:`GENERATED_PAGES`) are not chapters."""
     with open(root / "_toc.yml", encoding="utf-8") as f:
         toc = yaml.safe_load(f)
     found: list[str] = []
@@ -54,8 +67,9 @@ def toc_chapters(root: Path) -> list[str]:
             entry = node.get("file")
             if isinstance(entry, str):
                 path = Path(entry)
-                if path.parent == EXECUTED_DIR:
-                    found.append(path.stem if path.suffix == ".ipynb" else path.name)
+                name = path.stem if path.suffix in (".ipynb", ".md") else path.name
+                if path.parent == EXECUTED_DIR and name not in GENERATED_PAGES:
+                    found.append(name)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -208,6 +222,12 @@ def execute_chapter(root: Path, chapter: str, profile: str, overrides: dict) -> 
               f"{format_seconds(time.time() - start)}] {first[:60]}", flush=True)
 
     announce.count = 0
+    recorded = root / glance.CLAIMS_BUILD_DIR / f"{chapter}.json"
+    recorded.unlink(missing_ok=True)  # only this execution's verdict rows
+    saved_env = {name: os.environ.get(name) for name in (CLAIMS_DIR_ENV, CHAPTER_ENV)}
+    # papermill's kernel inherits this environment: verdict_table records its rows there
+    os.environ[CLAIMS_DIR_ENV] = str((root / glance.CLAIMS_BUILD_DIR).resolve())
+    os.environ[CHAPTER_ENV] = chapter
     cwd = os.getcwd()
     os.chdir(root)  # relative paths in papermill's metadata, never the builder's home folder
     try:
@@ -236,12 +256,31 @@ def execute_chapter(root: Path, chapter: str, profile: str, overrides: dict) -> 
             f"       the executed notebook with the full traceback: {output}") from None
     finally:
         os.chdir(cwd)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     seconds = time.time() - start
     nb = nbformat.read(str(root / output), as_version=4)
     clean_notebook(nb)
     nbformat.write(nb, str(root / output))
     shutil.copyfile(root / output, _ensure_executed_dir(root) / f"{chapter}.ipynb")
+    keep_claims(root, chapter)
     return seconds
+
+
+def keep_claims(root: Path, chapter: str) -> Path | None:
+    """Copy the verdict rows the chapter's execution recorded to
+    ``book/executed/claims/<chapter>.json`` (removing an older copy if it recorded none)."""
+    recorded = root / glance.CLAIMS_BUILD_DIR / f"{chapter}.json"
+    kept = _ensure_executed_dir(root) / "claims" / f"{chapter}.json"
+    if not recorded.is_file():
+        kept.unlink(missing_ok=True)
+        return None
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(recorded, kept)
+    return kept
 
 
 def _package_versions() -> dict[str, str]:
@@ -378,6 +417,11 @@ def build(profile: str = DEFAULT_PROFILE, chapters: list[str] | None = None,
         raise BuildError(f"error: no executed copy of {', '.join(missing)}: "
                          "run python -m pruninglib.book build without --no-execute")
     write_build_report(root, in_toc, profiles)
+    rows = glance.write_claims_csv(root, in_toc)
+    titles = {c: profiles["chapters"].get(c, {}).get("title", c) for c in in_toc}
+    glance.write_glance(root, in_toc, titles, rows=rows)
+    print(f"{len(rows)} verdict row(s) of {len({r['chapter'] for r in rows})} chapter(s) in "
+          f"{glance.CLAIMS_CSV}; page {glance.GLANCE_PAGE}", flush=True)
     if html:
         started = time.time()
         print("building the HTML: jupyter-book build . (warnings are errors)", flush=True)
