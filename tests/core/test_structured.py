@@ -2,7 +2,6 @@
 import math
 from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 import torch
 
@@ -130,32 +129,3 @@ def test_latency_reports_the_median_of_repeats():
         assert result["q1"] <= result["median"] <= result["q3"]
     assert INNER_ONLY["o"] == ("in",)
 
-
-def test_tprune_pipeline_on_a_tiny_problem(tmp_path, monkeypatch):
-    from pruninglib.chapters.tprune import experiment as tprune
-    from pruninglib.config import DataSpec
-
-    torch.set_num_threads(1)
-    data = DataSpec("synthetic", train_subset=64, test_subset=32)
-    spec = tprune.TPruneSpec(d_model=8, layers=1, heads=2, hidden=8, epochs=1, reg_epochs=1,
-                             lasso_strengths=(0.1,), hoyer_strengths=(0.1,),
-                             finetune_epochs=1, batch_size=32, latency_batch=4,
-                             latency_repeats=3)
-    runs, bssl = tprune.run(data, spec, [0], results_dir=tmp_path)
-    # a second call loads every seed from the store: nothing is trained or loaded again
-    monkeypatch.setattr(tprune, "run_seed", lambda *a, **k: pytest.fail("recomputed"))
-    monkeypatch.setattr(tprune, "load_data", lambda *a, **k: pytest.fail("data reloaded"))
-    cached_runs, cached_bssl = tprune.run(data, spec, [0], results_dir=tmp_path)
-    pd.testing.assert_frame_equal(cached_runs, runs)
-    pd.testing.assert_frame_equal(cached_bssl, bssl)
-    assert tprune.seed_key(data, spec, 0) != tprune.seed_key(data, spec, 1)
-    assert sorted(runs["method"]) == ["dense", "group_lasso", "hoyer_square", "magnitude"]
-    dense = runs[runs["method"] == "dense"].iloc[0]
-    assert dense["flop_reduction"] == 1 and dense["speedup_1"] == 1
-    assert dense["lines_removed"] == 0 and dense["accuracy_drop"] == 0
-    hs, mag = (runs[runs["method"] == m].iloc[0] for m in ("hoyer_square", "magnitude"))
-    assert mag["removed_ffn"] == pytest.approx(round(hs["removed_ffn"] * 8) / 8)
-    assert len(bssl) == 6 * 2 and bssl["sparse"].between(0, 1).all()
-    # the best model within a drop: the most lines removed, or the dense row when none fits
-    best = tprune.best_within(runs, "hoyer_square", max_drop=-1e9)
-    assert best["lines_removed"].tolist() == [0.0] and best["method"].tolist() == ["hoyer_square"]

@@ -2,16 +2,17 @@
 Hoyer-Square, group lasso or line magnitude, physical slicing, fine-tuning, latency.
 
 Unlike every other chapter this prunes *during training*: a dense
-:class:`~pruninglib.transformer.TransformerClassifier` is trained first, then trained on with
-a group penalty, its lines under a relative-norm threshold are sliced away
-(:mod:`pruninglib.structured`) and the smaller dense model is fine-tuned.
+:class:`~pruninglib.models.transformer.TransformerClassifier` is trained first, then trained
+on with a group penalty, its lines under a relative-norm threshold are sliced away
+(:mod:`pruninglib.pruners.structured`) and the smaller dense model is fine-tuned. Each seed
+is one cached task (kind ``tprune``, :func:`seed_task`); :func:`run` computes a grid of seeds
+on any executor.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,12 +21,16 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ...config import DataSpec, TrainSpec
-from ...data import Dataset, batches, load_data, num_batches
-from ...runs.store import ResultStore
-from ...pruners.structured import (BOTH, INNER_ONLY, count_parameters, flops, keep_above, keep_largest,
-                         latency, penalty, relative_line_norms, slice_units, unit_scores)
-from ...train import evaluate, make_optimizer, make_scheduler, train
+from ...data import Dataset, batches, load_data_once, num_batches
 from ...models.transformer import TransformerClassifier
+from ...pruners.structured import (BOTH, INNER_ONLY, count_parameters, flops, keep_above,
+                                   keep_largest, latency, penalty, relative_line_norms,
+                                   slice_units, unit_scores)
+from ...runs.cache import Context, Output, Task
+from ...runs.executors import execute
+from ...train import evaluate, make_optimizer, make_scheduler, train
+
+KIND = "tprune"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,13 @@ class TPruneSpec:
     latency_repeats: int = 30
     threads: int = 1
 
+    @classmethod
+    def from_parameters(cls, values: Mapping) -> "TPruneSpec":
+        """The spec whose fields take their values from ``values`` (e.g. a chapter's
+        parameters; other keys are ignored, lists become tuples)."""
+        return cls(**{f.name: tuple(values[f.name]) if isinstance(values[f.name], list)
+                      else values[f.name] for f in dataclasses.fields(cls)})
+
 
 def build(spec: TPruneSpec, data: Dataset) -> TransformerClassifier:
     """The Transformer for ``data``: an image (C, H, W) is read as H tokens of C*W features."""
@@ -100,7 +112,7 @@ def fit(model, data: Dataset, *, epochs: int, lr: float, batch_size: int, seed: 
 
 def measure(models, data: Dataset, spec: TPruneSpec) -> list[dict]:
     """Per model: parameters, FLOPs per sample and median CPU latency (s) at batch 1 and at
-    latency_batch, the models timed in turn (:func:`~pruninglib.structured.latency`)."""
+    latency_batch, the models timed in turn (:func:`~pruninglib.pruners.structured.latency`)."""
     tokens = data.input_shape[1]
     rows = [{"params": count_parameters(m), "flops": flops(m, tokens)} for m in models]
     for name, n in (("latency_1", 1), ("latency_batch", spec.latency_batch)):
@@ -111,7 +123,7 @@ def measure(models, data: Dataset, spec: TPruneSpec) -> list[dict]:
     return rows
 
 
-def _removed(keep) -> dict:
+def removed_fractions(keep) -> dict:
     """Fraction of units removed, overall and per unit kind (qk, vo, ffn)."""
     out = {}
     for kind in ("qk", "vo", "ffn"):
@@ -167,7 +179,7 @@ def run_seed(data: Dataset, spec: TPruneSpec, seed: int, progress: bool = False,
             keep = keep_above(unit_scores(model), spec.threshold)
             pruned.append((kind, strength, keep, slice_units(model, keep)))
             if kind == "hoyer_square":
-                removed = _removed(keep)
+                removed = removed_fractions(keep)
                 magnitude = {name: keep_largest(
                     {name: s}, removed[f"removed_{name.rsplit('.', 1)[1]}"])[name]
                     for name, s in dense_scores.items()}
@@ -178,64 +190,63 @@ def run_seed(data: Dataset, spec: TPruneSpec, seed: int, progress: bool = False,
         sliced = evaluate(small, data.test_x, data.test_y)[1]
         tuned = fit(small, data, epochs=spec.finetune_epochs, lr=spec.finetune_lr,
                     seed=seed + 2, desc=f"fine-tune {method}", **common)
-        runs.append({"seed": seed, "method": method, "strength": strength, **_removed(keep),
-                     "accuracy_sliced": sliced, "accuracy": tuned})
+        runs.append({"seed": seed, "method": method, "strength": strength,
+                     **removed_fractions(keep), "accuracy_sliced": sliced, "accuracy": tuned})
     for row, cost in zip(runs, measure([small for *_, small in pruned], data, spec)):
         row.update(cost)
     return runs, bssl
 
 
-def seed_key(data: DataSpec, spec: TPruneSpec, seed: int) -> str:
-    """16-hex cache key of one seed of the experiment (data, sizes and seed)."""
-    text = json.dumps({"data": dataclasses.asdict(data), "tprune": dataclasses.asdict(spec),
-                       "seed": seed}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def seed_task(data: DataSpec, spec: TPruneSpec, seed: int) -> Task:
+    """The cached task of one seed of the experiment (kind ``tprune``): the data, the sizes
+    and the seed. Its key is the one the chapter's private cache used, so stored seeds stay
+    valid."""
+    return Task.make(KIND, {"data": dataclasses.asdict(data), "tprune": dataclasses.asdict(spec),
+                            "seed": seed}, compute_seed)
 
 
-def run(data: DataSpec, spec: TPruneSpec, seeds, *, progress: bool = False,
-        results_dir=None, data_root=None):
-    """:func:`run_seed` for every seed -> (runs, bssl) DataFrames; runs gain accuracy_drop
-    (dense − pruned, points), speedup_1 / speedup_batch (dense latency ÷ pruned latency) and
-    flop_reduction (dense FLOPs ÷ pruned FLOPs), each against the same seed's dense model.
+def compute_seed(spec: dict, context: Context) -> Output:
+    """Compute function of :func:`seed_task`: :func:`run_seed` on the data loaded on the CPU
+    (the chapter trains and times on the CPU whatever the device). Payload: the spec's
+    fields plus ``runs`` and ``bssl`` (lists of row dicts)."""
+    sizes = {name: tuple(value) if isinstance(value, list) else value
+             for name, value in spec["tprune"].items()}
+    data = load_data_once(DataSpec(**spec["data"]), root=context.data_root, device="cpu")
+    runs, bssl = run_seed(data, TPruneSpec(**sizes), spec["seed"], context.progress)
+    return Output({**spec, "runs": runs, "bssl": bssl})
 
-    Each seed's rows are stored in ``<results_dir>/tprune/`` under :func:`seed_key` and
-    loaded from there next time (latencies included: they are those of the machine that
-    computed them). The data are loaded on the CPU, and only if some seed is not stored."""
-    store = ResultStore(ResultStore(results_dir).root / "tprune")
-    loaded = None
-    runs, bssl = [], []
-    for seed in tqdm(list(seeds), desc="seeds", disable=not progress):
-        key = seed_key(data, spec, seed)
-        payload = store.load(key)
-        if payload is None:
-            if loaded is None:
-                loaded = load_data(data, root=data_root, device="cpu")
-            r, b = run_seed(loaded, spec, seed, progress)
-            payload = {"data": dataclasses.asdict(data), "tprune": dataclasses.asdict(spec),
-                       "seed": seed, "runs": r, "bssl": b}
-            store.save(key, payload)
-        runs += payload["runs"]
-        bssl += payload["bssl"]
-    runs, bssl = pd.DataFrame(runs), pd.DataFrame(bssl)
+
+def run(data: DataSpec, spec: TPruneSpec, seeds: Sequence[int], *, executor=None,
+        progress: bool = False, results_dir=None, data_root=None
+        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`run_seed` for every seed, each a cached task (:func:`seed_task`) computed on
+    ``executor`` (None/'inline', 'pool[:N]', 'submitit[:...]', 'ray[:...]') unless stored
+    in ``<results_dir>/tprune/`` (latencies included: they are those of the machine that
+    computed them; time on an idle machine, e.g. inline). Returns (runs, bssl) DataFrames;
+    runs are compared with their seed's dense model by :func:`against_dense`."""
+    tasks = [seed_task(data, spec, seed) for seed in seeds]
+    payloads = execute(tasks, executor=executor, progress=progress, results_dir=results_dir,
+                       data_root=data_root, device="cpu")
+    runs = pd.DataFrame([row for payload in payloads for row in payload["runs"]])
+    bssl = pd.DataFrame([row for payload in payloads for row in payload["bssl"]])
+    return against_dense(runs), bssl
+
+
+def against_dense(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` (one row per model, with seed, method, accuracy in [0, 1], latency_1,
+    latency_batch, flops) plus, each against the same seed's dense row: accuracy_drop
+    (dense − model, points), relative_drop (that drop in % of the dense accuracy),
+    speedup_1 / speedup_batch (dense latency ÷ model latency) and flop_reduction (dense
+    FLOPs ÷ model FLOPs)."""
     dense = runs[runs["method"] == "dense"].set_index("seed")
+    missing = sorted(set(runs["seed"]) - set(dense.index))
+    if missing:
+        raise ValueError(f"seeds {missing} have no dense row to compare with")
     base = dense.loc[runs["seed"]].reset_index(drop=True)
+    runs = runs.reset_index(drop=True).copy()
     runs["accuracy_drop"] = (base["accuracy"] - runs["accuracy"]) * 100
+    runs["relative_drop"] = runs["accuracy_drop"] / base["accuracy"]
     runs["speedup_1"] = base["latency_1"] / runs["latency_1"]
     runs["speedup_batch"] = base["latency_batch"] / runs["latency_batch"]
     runs["flop_reduction"] = base["flops"] / runs["flops"]
-    return runs, bssl
-
-
-def best_within(runs, method: str, max_drop: float):
-    """Per seed, the ``method`` row with the most lines removed among those whose accuracy
-    drop is at most ``max_drop`` points; where none qualifies, that seed's dense row (nothing
-    removed, speed-up 1) stands in, relabelled ``method``. One row per seed."""
-    picked = []
-    for seed, rows in runs.groupby("seed"):
-        ok = rows[(rows["method"] == method) & (rows["accuracy_drop"] <= max_drop)]
-        row = (ok.loc[ok["lines_removed"].idxmax()] if len(ok)
-               else rows[rows["method"] == "dense"].iloc[0])
-        picked.append(row.copy().rename(seed))
-    frame = pd.DataFrame(picked).reset_index(drop=True)
-    frame["method"] = method
-    return frame
+    return runs

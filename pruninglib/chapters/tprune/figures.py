@@ -1,4 +1,4 @@
-"""Figures of the TPrune chapter, in the book's style (:mod:`pruninglib.plots`)."""
+"""Figures of the TPrune chapter, in the book's style (:mod:`pruninglib.book.plots`)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
