@@ -99,39 +99,3 @@ def test_position_means_and_gaps_to_the_control_by_hand():
     assert row["first_gap"] == pytest.approx(0.05) and row["last_gap"] == pytest.approx(0.1)
     assert row["middle_control"] == pytest.approx(0.6)
 
-
-def _toy_drift():
-    """A drift frame and its position means: 2 models, 3 layers, control seeds 1-2, the three
-    variants at two densities (magnitude) or one (the others), 2 seeds."""
-    rows = [{"model.name": m, "variant": v, "density": d, "seed": s, "layer_index": i,
-             "neurons": 8 >> i, "measure": "svcca", "similarity": 0.9 - 0.1 * i - (1 - d) / 4}
-            for m in ("lenet_300_100", "vgg11")
-            for v, densities, seeds in (("dense", [1.0], [1, 2]),
-                                        ("magnitude", [0.5, 0.1], [0, 1]),
-                                        ("reinit", [0.1], [0, 1]), ("random", [0.1], [0, 1]))
-            for d in densities for s in seeds for i in range(3)]
-    sim = pd.DataFrame(rows)
-    summary = position_means(sim, ["model.name", "variant", "density", "seed"])
-    return sim, summary.assign(test_accuracy=0.8)
-
-
-def test_drift_figures_have_their_panels_axes_and_legends():
-    import matplotlib.pyplot as plt
-
-    from pruninglib.book import plots
-    from pruninglib.chapters.pruning_similarity import figures as drift_plots
-
-    plots.use_style()
-    sim, summary = _toy_drift()
-    fig = drift_plots.similarity_by_layer(sim)
-    assert len(fig.axes) == 6 and fig.axes[0].get_ylim() == pytest.approx((-0.03, 1.03))
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
-        "dense control: mean, range", "50 % sparse", "90 % sparse"]
-    fig2 = drift_plots.similarity_vs_compression(summary)
-    ax = fig2.axes[0]
-    assert ax.get_xscale() == "log" and ax.get_xlabel() == plots.COMPRESSION_LABEL
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["2×", "10×"]
-    fig3 = drift_plots.accuracy_vs_similarity(summary, reference_accuracy={"vgg11": 0.9})
-    assert fig3.axes[0].get_ylabel() == plots.ACCURACY_LABEL
-    for f in (fig, fig2, fig3):
-        plt.close(f)

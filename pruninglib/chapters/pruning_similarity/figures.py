@@ -1,11 +1,11 @@
 """Figures of representation drift (the pruning-similarity chapter), in the book's style.
 
 Inputs are the frames of :mod:`pruninglib.analysis.drift` with the identifying columns of
-:func:`pruninglib.finetune.to_frame` (model.name, variant, density, seed). The variants are
-the three sparse networks of Blakeney et al. (2020) plus the dense control; the control (dense
-networks of other seeds against the reference) is drawn in grey from its lowest to its
-highest value with its mean in black (a band, or a box per layer), so "low similarity" can be
-read against it.
+:func:`pruninglib.chapters.pruning_similarity.finetune.to_frame` (model.name, variant,
+density, seed). The variants are the three sparse networks of Blakeney et al. (2020) plus the
+dense control; the control (dense networks of other seeds against the reference) is drawn in
+grey from its lowest to its highest value with its mean in black (a band, or a box per layer),
+so "low similarity" can be read against it.
 Similarity is unitless, in [0, 1]; accuracy in percent; compression on a log axis.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from ...book.plots import ACCURACY_LABEL, mean_ci, COMPRESSION_LABEL, compression_ticks, model_label
+from ...book.plots import (ACCURACY_LABEL, COMPRESSION_LABEL, compression_ticks, mean_ci,
+                           model_label)
 
 VARIANTS = ("magnitude", "reinit", "random")
 VARIANT_LABELS = {"dense": "dense, other seed (control)", "magnitude": "pruned + fine-tuned",

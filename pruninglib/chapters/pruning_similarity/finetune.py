@@ -11,59 +11,66 @@ Blakeney et al. (2020) compare three sparse networks derived from one trained de
 * :class:`ScratchSpec` with ``variant="random"``: the same number of kept weights in every
   layer at uniformly random positions, trained from scratch ("random sparse initialisation").
 
-:func:`run` computes any of these specs (and a plain :class:`~pruninglib.config.RunSpec`)
-once: results and weights live in ``<results_dir>/derived/`` under the spec's hash, and a
-spec embeds its parent's, so the key changes with anything upstream. A missing parent is
-computed first (with its weights). :func:`load_trained` rebuilds the trained network and its
-mask from any stored spec, e.g. to capture activations. One process computes a derived run
-(no claims as in :func:`pruninglib.experiments.run`): two workers on the same spec would both
-compute it, and the second atomic write would win.
+Every spec is a cached task (:func:`task_of`): a :class:`~pruninglib.config.RunSpec` is a
+training run stored with its weights (:func:`pruninglib.runs.experiments.run_task`); a derived
+spec is kind ``derived`` (``<results>/derived/``), with its weights, under the hash of
+``{"kind": "finetune" | "scratch", "spec": spec.to_dict()}`` (the keys of the results folders
+built before the cached-task path). A derived spec embeds its parent's, so the key changes with
+anything upstream; its compute function (:func:`compute_derived`) loads the parent through the
+cache and computes it first if it is not stored. :func:`run_all` computes many specs on an
+executor, parents before children. :func:`load_trained` rebuilds the trained network and its
+mask of any spec (:mod:`pruninglib.runs.networks`), e.g. to capture activations.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from ...runs import experiments
-from ...analysis.drift import drift_frame
-from ...config import (SCOPES, ConfigError, DataSpec, RunSpec, TrainSpec, check_choice,
-                     check_number, fail)
-from ...data import DATASETS, load_data
+from ... import seeds
+from ...config import SCOPES, ConfigError, RunSpec, TrainSpec, check_choice, check_number, fail
+from ...data import DATASETS
 from ...masks import Mask, apply_mask, count, layer_densities
-from ...models import build_model
 from ...pruners import magnitude_round
 from ...pruners.selection import select_per_layer
-from ...runs.store import ResultStore
-from ... import seeds
+from ...runs import experiments
+from ...runs.cache import Context, Output, Task, cached, store_for
+from ...runs.executors import execute
+from ...runs.networks import network_from_tensors, network_tensors, seeded_network
 from ...seeds import derive_seed
 from ...train import evaluate, resolve_device, train
 
-__all__ = ["VARIANTS", "DerivedResult", "FinetuneSpec", "ScratchSpec", "describe",
-           "finetune_path", "load_trained", "run", "run_all", "to_frame"]
+__all__ = ["DERIVED_KIND", "VARIANTS", "DerivedResult", "FinetuneSpec", "ScratchSpec",
+           "compute_derived", "depth", "describe", "finetune_path", "load_trained", "run",
+           "run_all", "Spec", "spec_from_tagged", "tagged", "task_of", "to_frame"]
+
+DERIVED_KIND = "derived"
+"""The store part of fine-tuning paths and from-scratch runs: ``<results>/derived/``."""
 
 VARIANTS = ("reinit", "random")
 """ScratchSpec variants: 'reinit' keeps the source mask, 'random' re-draws each layer's kept
 positions uniformly at random with the same count."""
 
 
-def _digest(kind: str, spec_dict: dict) -> str:
-    text = json.dumps({"kind": kind, "spec": spec_dict}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _check_type(owner: str, name: str, value, kinds, allowed: str) -> None:
     if not isinstance(value, kinds):
         fail(owner, name, value, allowed)
+
+
+def _train_spec(d: dict) -> TrainSpec:
+    """A TrainSpec from its JSON dict (lists back to tuples)."""
+    return TrainSpec(**{**d, "milestones": tuple(d.get("milestones", (0.5, 0.75)))})
+
+
+def _train_dict(train_spec: TrainSpec) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(train_spec)))
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,8 @@ class FinetuneSpec:
                                 or not 0 < d < top for d in densities) \
                 or any(a <= b for a, b in itertools.pairwise(densities)):
             fail("finetune", "densities", self.densities,
-                  f"a non-empty, strictly decreasing tuple of densities in (0, {top:g}) "
-                  f"(below the parent's density)")
+                 f"a non-empty, strictly decreasing tuple of densities in (0, {top:g}) "
+                 f"(below the parent's density)")
         check_choice("finetune", "scope", self.scope, SCOPES)
         check_number("finetune", "seed", self.seed, low=0, integer=True)
 
@@ -121,12 +128,17 @@ class FinetuneSpec:
 
     def to_dict(self) -> dict:
         return {"parent": self.parent.to_dict(), "densities": list(self.densities),
-                "train": json.loads(json.dumps(dataclasses.asdict(self.train))),
-                "scope": self.scope, "seed": self.seed}
+                "train": _train_dict(self.train), "scope": self.scope, "seed": self.seed}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FinetuneSpec":
+        """Inverse of :meth:`to_dict`."""
+        return cls(RunSpec.from_dict(d["parent"]), tuple(d["densities"]),
+                   _train_spec(d["train"]), d["scope"], d["seed"])
 
     def key(self) -> str:
-        """16-hex hash of the canonical JSON (parent spec included)."""
-        return _digest("finetune", self.to_dict())
+        """16-hex hash of the canonical JSON (parent spec included): the task's key."""
+        return task_of(self).key()
 
 
 @dataclass(frozen=True)
@@ -169,17 +181,63 @@ class ScratchSpec:
         return self.source.data
 
     def to_dict(self) -> dict:
-        kind = "finetune" if isinstance(self.source, FinetuneSpec) else "run"
-        return {"source": {"kind": kind, "spec": self.source.to_dict()},
-                "variant": self.variant,
-                "train": json.loads(json.dumps(dataclasses.asdict(self.train))),
-                "seed": self.seed}
+        d = {"source": tagged(self.source), "variant": self.variant,
+             "train": _train_dict(self.train), "seed": self.seed}
+        if self.variant == "random":
+            # masks drawn layer by layer, input to output: a key of their own (before, the
+            # draws followed a stored file's name order, which varied between processes)
+            d["draw_order"] = "layers"
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ScratchSpec":
+        """Inverse of :meth:`to_dict`."""
+        return cls(spec_from_tagged(d["source"]), d["variant"], _train_spec(d["train"]),
+                   d["seed"])
 
     def key(self) -> str:
-        return _digest("scratch", self.to_dict())
+        return task_of(self).key()
 
 
 Spec = RunSpec | FinetuneSpec | ScratchSpec
+_KINDS = {RunSpec: "run", FinetuneSpec: "finetune", ScratchSpec: "scratch"}
+
+
+def tagged(spec: Spec) -> dict:
+    """``{"kind": "run" | "finetune" | "scratch", "spec": spec.to_dict()}``: a spec as JSON."""
+    kind = _KINDS.get(type(spec))
+    if kind is None:
+        raise ConfigError(f"spec={spec!r} is not allowed: a RunSpec, FinetuneSpec or "
+                          f"ScratchSpec")
+    return {"kind": kind, "spec": spec.to_dict()}
+
+
+def spec_from_tagged(d: dict) -> Spec:
+    """Inverse of :func:`tagged`."""
+    readers = {"run": RunSpec.from_dict, "finetune": FinetuneSpec.from_dict,
+               "scratch": ScratchSpec.from_dict}
+    if d.get("kind") not in readers:
+        raise ConfigError(f"spec kind={d.get('kind')!r} is not allowed: "
+                          + ", ".join(readers))
+    return readers[d["kind"]](d["spec"])
+
+
+def task_of(spec: Spec) -> Task:
+    """The cached task of ``spec``, stored with its weights: a training run (kind ``run``)
+    for a RunSpec, else kind ``derived`` keyed by :func:`tagged`."""
+    if isinstance(spec, RunSpec):
+        return experiments.run_task(spec, save_weights=True)
+    return Task.make(DERIVED_KIND, tagged(spec), compute_derived, weights=True)
+
+
+def depth(spec: Spec) -> int:
+    """How many computed specs lie under ``spec``: 0 for a RunSpec, one more per fine-tuning
+    step or from-scratch run (a spec is computed after everything of smaller depth)."""
+    if isinstance(spec, RunSpec):
+        return 0
+    if isinstance(spec, FinetuneSpec):
+        return depth(spec.parent) + len(spec.densities)
+    return depth(spec.source) + 1
 
 
 def finetune_path(parent: RunSpec, densities: Iterable[float], **fields) -> list[FinetuneSpec]:
@@ -192,7 +250,7 @@ def finetune_path(parent: RunSpec, densities: Iterable[float], **fields) -> list
 
 @dataclass
 class DerivedResult:
-    """Outcome of a derived run; same fields as :class:`pruninglib.experiments.Result`.
+    """Outcome of a derived run; same fields as :class:`pruninglib.runs.experiments.Result`.
 
     metrics: test_accuracy, test_loss (nats), train_accuracy, train_loss (last epoch; NaN
         with 0 epochs), density and compression (direct), prunable_weights, prune_seconds,
@@ -208,61 +266,61 @@ class DerivedResult:
     env: dict
 
 
-def _store(results_dir) -> ResultStore:
-    return ResultStore(ResultStore(results_dir).root / "derived")
+def _result(spec: Spec, payload: dict):
+    if isinstance(spec, RunSpec):
+        return experiments.Result.from_dict(payload)
+    return DerivedResult(spec, payload["key"], payload["metrics"], payload["history"],
+                         payload["layers"], payload["env"])
 
 
-def _input(spec: Spec) -> tuple[tuple[int, ...], int]:
-    info = DATASETS[spec.data.name]
-    return info.input_shape, info.num_classes
+def run(spec: Spec, *, results_dir=None, device="auto", progress: bool = True, data_root=None):
+    """The result of ``spec``, computed (with its weights) unless stored: a
+    :class:`~pruninglib.runs.experiments.Result` for a RunSpec, else a :class:`DerivedResult`."""
+    payload = cached(task_of(spec), results_dir=results_dir, device=device, progress=progress,
+                     data_root=data_root)
+    return _result(spec, payload)
 
 
-def _fresh_model(spec: Spec, seed: int) -> nn.Module:
-    """``spec.model`` initialised from ``seed``, leaving the global torch RNG untouched."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_model(spec.model, *_input(spec))
+def run_all(specs: Iterable[Spec], *, executor=None, progress: bool = True, **options) -> list:
+    """The result of every spec (in order), computed on ``executor`` (None/'inline',
+    'pool[:N]', 'submitit[:...]', 'ray[:...]') unless stored: specs of one :func:`depth` at a
+    time, so a parent is stored before the runs derived from it start. ``options``:
+    results_dir, device, data_root."""
+    specs = list(specs)
+    payloads: dict[str, dict] = {}
+    for level in sorted({depth(spec) for spec in specs}):
+        tasks = [task_of(spec) for spec in specs if depth(spec) == level]
+        for task, payload in zip(tasks, execute(tasks, executor=executor, progress=progress,
+                                                **options)):
+            payloads[task.key()] = payload
+    return [_result(spec, payloads[task_of(spec).key()]) for spec in specs]
 
 
 def load_trained(spec: Spec, *, results_dir=None, device="cpu", progress: bool = False,
                  data_root=None) -> tuple[nn.Module, Mask]:
     """The trained network of ``spec`` (computed first if not stored, see :func:`run`) in
-    eval mode on ``device``, and its mask (dict name -> bool tensor; all True if dense)."""
-    run(spec, results_dir=results_dir, device=device, progress=progress, data_root=data_root)
-    if isinstance(spec, RunSpec):
-        tensors = ResultStore(results_dir).load_weights(spec.key())
-    else:
-        tensors = _store(results_dir).load_weights(spec.key())
+    eval mode on ``device``, and its mask (dict name -> bool tensor, input to output; all
+    True if dense)."""
+    task = task_of(spec)
+    cached(task, results_dir=results_dir, device=device, progress=progress,
+           data_root=data_root)
+    tensors = store_for(task.kind, results_dir).load_weights(task.key())
+    info = DATASETS[spec.data.name]
+    model = seeded_network(spec.model, info.input_shape, info.num_classes, 0)
+    stored = network_from_tensors(model, tensors)  # in the file's order, which varies
     dev = resolve_device(device)
-    model = _fresh_model(spec, 0)
-    model.load_state_dict({k[len("param/"):]: v for k, v in tensors.items()
-                           if k.startswith("param/")})
-    mask = {k[len("mask/"):]: v.bool().to(dev) for k, v in tensors.items()
-            if k.startswith("mask/")}
+    mask = {n: stored[n].to(dev) for n, _ in model.named_parameters() if n in stored}
     return model.to(dev).eval(), mask
 
 
-def run(spec: Spec, *, results_dir=None, device="auto", progress: bool = True, data_root=None):
-    """The result of ``spec``, computed (with its weights) unless stored.
-
-    A RunSpec goes to :func:`pruninglib.experiments.run` (``save_weights=True``) and returns
-    its Result; a FinetuneSpec or ScratchSpec returns a :class:`DerivedResult`.
-    """
-    if isinstance(spec, RunSpec):
-        return experiments.run(spec, results_dir=results_dir, device=device, progress=progress,
-                               save_weights=True, data_root=data_root)
-    if not isinstance(spec, (FinetuneSpec, ScratchSpec)):
-        raise ConfigError(f"spec={spec!r} is not allowed: a RunSpec, FinetuneSpec or "
-                          f"ScratchSpec")
-    store = _store(results_dir)
-    key = spec.key()
-    payload = store.load(key)
-    if payload is not None and (store.directory(key) / "weights.safetensors").is_file():
-        return DerivedResult(spec, key, payload["metrics"], payload["history"],
-                             payload["layers"], payload["env"])
-    dev = resolve_device(device)
-    options = {"results_dir": results_dir, "device": dev, "progress": progress,
-               "data_root": data_root}
+def compute_derived(task_spec: dict, context: Context) -> Output:
+    """Compute function of a derived spec (:func:`task_of`): prune the previous network of
+    the path and fine-tune it, or train a mask from fresh weights. The spec it starts from
+    is loaded through the cache (computed first if not stored)."""
+    spec = spec_from_tagged(task_spec)
+    dev = resolve_device(context.device)
+    options = {"results_dir": context.results_dir, "device": dev,
+               "progress": context.progress, "data_root": context.data_root}
     if isinstance(spec, FinetuneSpec):
         model, mask = load_trained(spec.previous, **options)
         start = time.perf_counter()
@@ -272,17 +330,19 @@ def run(spec: Spec, *, results_dir=None, device="auto", progress: bool = True, d
     else:
         _, source = load_trained(spec.source, **options)
         start = time.perf_counter()
-        model = _fresh_model(spec, derive_seed(spec.seed, "scratch-init")).to(dev)
+        info = DATASETS[spec.data.name]
+        model = seeded_network(spec.model, info.input_shape, info.num_classes,
+                               derive_seed(spec.seed, "scratch-init"), dev)
         mask = source if spec.variant == "reinit" else {
             n: m.to(dev) for n, m in _random_like(source, spec.seed).items()}
         purpose = "scratch-batches"
         desc = f"{spec.variant} d={spec.density:.3g} seed {spec.seed}"
     prune_seconds = time.perf_counter() - start
     apply_mask(model, mask)
-    data = experiments.dataset_for(spec, dev, data_root)
+    data = experiments.dataset_for(spec, dev, context.data_root)
     start = time.perf_counter()
     history = train(model, data, spec.train, mask=mask, augment=spec.data.augment,
-                    generator=seeds.generator(spec.seed, purpose), progress=progress,
+                    generator=seeds.generator(spec.seed, purpose), progress=context.progress,
                     desc=desc)
     train_seconds = time.perf_counter() - start
     if history:
@@ -297,18 +357,15 @@ def run(spec: Spec, *, results_dir=None, device="auto", progress: bool = True, d
                "density": kept / total, "compression": total / kept,
                "prunable_weights": total, "prune_seconds": prune_seconds,
                "train_seconds": train_seconds}
-    result = DerivedResult(spec, key, metrics, history, layer_densities(mask),
-                           experiments.environment(dev))
-    weights = {**{f"param/{n}": p for n, p in model.state_dict().items()},
-               **{f"mask/{n}": m for n, m in mask.items()}}
-    store.save(key, {"kind": type(spec).__name__, "spec": spec.to_dict(), "key": key,
-                     "metrics": metrics, "history": history, "layers": result.layers,
-                     "env": result.env}, weights)
-    return result
+    payload = {"kind": type(spec).__name__, "spec": spec.to_dict(), "metrics": metrics,
+               "history": history, "layers": layer_densities(mask),
+               "env": experiments.environment(dev)}
+    return Output(payload, network_tensors(model, mask))
 
 
 def _random_like(mask: Mask, seed: int) -> Mask:
-    """Per layer, as many kept weights as ``mask`` at uniformly random positions."""
+    """Per layer, as many kept weights as ``mask`` at uniformly random positions (one draw
+    per layer, in the order of ``mask``: input to output)."""
     generator = seeds.generator(seed, "scratch-mask")
     scores = {n: torch.rand(m.shape, generator=generator) for n, m in mask.items()}
     alive = {n: torch.ones(m.shape, dtype=torch.bool) for n, m in mask.items()}
@@ -316,62 +373,24 @@ def _random_like(mask: Mask, seed: int) -> Mask:
     return select_per_layer(scores, alive, keep, "random")
 
 
-def run_all(specs: Iterable[Spec], *, progress: bool = True, **options) -> list:
-    """:func:`run` of every spec in order, with one overall progress bar (stored ones load
-    at once); ``options`` as :func:`run`."""
-    specs = list(specs)
-    results = []
-    for spec in tqdm(specs, desc="runs", disable=not progress, mininterval=2.0):
-        results.append(run(spec, progress=False, **options))
-    return results
-
-
 def describe(spec: Spec) -> dict:
-    """Identifying columns: model, width, variant, density, seed (and the fine-tuning path's
-    seed for scratch runs of a fine-tuned mask)."""
+    """Identifying columns: model.name, model.width, variant (dense, magnitude = pruned after
+    training and fine-tuned, reinit, random, or the RunSpec's pruning method), density (asked
+    for) and seed."""
     base = {"model.name": spec.model.name, "model.width": spec.model.width}
     if isinstance(spec, RunSpec):
         variant = "dense" if spec.prune.method == "dense" else spec.prune.method
         return {**base, "variant": variant, "density": spec.prune.density, "seed": spec.seed}
-    if isinstance(spec, FinetuneSpec):
-        return {**base, "variant": "magnitude", "density": spec.density, "seed": spec.seed}
-    return {**base, "variant": spec.variant, "density": spec.density, "seed": spec.seed}
-
-
-def drift_of(reference: Spec, specs: Sequence[Spec], data: DataSpec, *,
-             measures: Sequence[str] = ("svcca", "pwcca", "cka"), conv: str = "average",
-             results_dir=None, device="cpu", data_root=None) -> pd.DataFrame:
-    """:func:`pruninglib.analysis.drift.drift_frame` of the trained network of every spec
-    against that of ``reference``, on the test images of ``data``, with :func:`describe`'s
-    identifying columns. Each spec's rows are stored in ``<results_dir>/derived/drift/``
-    under a hash of (reference, spec, data, measures, conv) and loaded next time; networks
-    are trained first where they are not stored (:func:`load_trained`)."""
-    store = ResultStore(_store(results_dir).root / "drift")
-    keys = [_digest("drift", {"reference": reference.key(), "network": spec.key(),
-                              "data": dataclasses.asdict(data), "measures": list(measures),
-                              "conv": conv}) for spec in specs]
-    stored = [store.load(key) for key in keys]
-    missing = [i for i, payload in enumerate(stored) if payload is None]
-    if missing:
-        options = {"results_dir": results_dir, "device": device, "data_root": data_root}
-        images = load_data(data, root=data_root).test_x
-        networks = (({**describe(specs[i]), "_spec": i}, load_trained(specs[i], **options)[0])
-                    for i in missing)
-        frame = drift_frame(load_trained(reference, **options)[0], networks, images,
-                            measures=measures, conv=conv)
-        for i, rows in frame.groupby("_spec", sort=False):
-            stored[i] = {"rows": rows.drop(columns="_spec").to_dict("records")}
-            store.save(keys[i], {"reference": reference.to_dict(),
-                                 "network": specs[i].to_dict(), **stored[i]})
-    return pd.DataFrame([row for payload in stored for row in payload["rows"]])
+    variant = "magnitude" if isinstance(spec, FinetuneSpec) else spec.variant
+    return {**base, "variant": variant, "density": spec.density, "seed": spec.seed}
 
 
 def to_frame(results: Iterable) -> pd.DataFrame:
-    """One row per result (RunSpec Results and DerivedResults alike): key, model.name,
-    model.width, variant (dense, magnitude = pruned after training and fine-tuned, reinit,
-    random, or the RunSpec's pruning method), density (asked for), seed and every metric,
-    the metric ``density`` (achieved: kept / prunable weights) renamed achieved_density."""
+    """One row per result (RunSpec Results and DerivedResults alike): key, :func:`describe`'s
+    columns and every metric, the metric ``density`` (achieved: kept / prunable weights)
+    renamed achieved_density."""
     return pd.DataFrame([
         {"key": r.key, **describe(r.spec),
          **{("achieved_density" if k == "density" else k): v for k, v in r.metrics.items()}}
         for r in results])
+

@@ -2,17 +2,18 @@
 scratch, trained models rebuilt from the store."""
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 import torch
 
-from pruninglib.runs import experiments
 from pruninglib.chapters.pruning_similarity import finetune
+from pruninglib.chapters.pruning_similarity.finetune import (FinetuneSpec, ScratchSpec,
+                                                             finetune_path, load_trained, run)
 from pruninglib.config import ConfigError, DataSpec, ModelSpec, RunSpec, TrainSpec
 from pruninglib.data import load_data
-from pruninglib.chapters.pruning_similarity.finetune import FinetuneSpec, ScratchSpec, finetune_path, load_trained, run
 from pruninglib.masks import full_mask
 from pruninglib.models import build_model
+from pruninglib.runs import experiments
+from pruninglib.seeds import derive_seed
 from pruninglib.train import evaluate
 
 DENSE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("mlp", hidden=(16, 8)),
@@ -50,6 +51,20 @@ def test_keys_are_stable_and_change_with_anything_upstream():
     assert scratch.key() != ScratchSpec(spec, "random", DENSE.train).key()
     assert [s.densities for s in finetune_path(DENSE, [0.5, 0.2, 0.1])] == [
         (0.5,), (0.5, 0.2), (0.5, 0.2, 0.1)]
+
+
+def test_derived_keys_are_those_of_the_results_built_before_the_cached_task_path():
+    # sha256 of {"kind": "finetune" | "scratch", "spec": ...}, as stored in results/derived/
+    spec = FinetuneSpec(DENSE, (0.5, 0.2), TUNE)
+    assert spec.key() == "f9a7ca8d7b962131"
+    assert ScratchSpec(spec, "reinit", DENSE.train, seed=1).key() == "268b19c72e213f7f"
+    assert finetune.task_of(spec).kind == "derived" and finetune.task_of(spec).weights
+    assert finetune.task_of(DENSE).key() == DENSE.key()  # a parent is a training run
+    random = ScratchSpec(spec, "random", DENSE.train, seed=1)  # its draw order changed
+    assert random.to_dict()["draw_order"] == "layers"
+    for each in (spec, random, DENSE):
+        assert finetune.spec_from_tagged(finetune.tagged(each)) == each
+    assert [finetune.depth(s) for s in (DENSE, spec, random)] == [0, 2, 3]
 
 
 def test_pruning_without_fine_tuning_keeps_the_largest_trained_weights(tmp_path):
@@ -103,9 +118,9 @@ def test_scratch_variants_share_fresh_weights_and_keep_the_layer_counts(tmp_path
     reinit, reinit_mask = load_trained(reinit_spec, results_dir=tmp_path)
     shuffled, random_mask = load_trained(random_spec, results_dir=tmp_path)
 
-    torch.manual_seed(experiments.derive_seed(0, "scratch-init"))
+    torch.manual_seed(derive_seed(0, "scratch-init"))
     fresh = _weights(build_model(DENSE.model, (1, 8, 8), 4), source_mask)
-    torch.manual_seed(experiments.derive_seed(0, "init"))  # the parent's initial weights
+    torch.manual_seed(derive_seed(0, "init"))  # the parent's initial weights
     parent_init = _weights(build_model(DENSE.model, (1, 8, 8), 4), source_mask)
     for name, m in source_mask.items():
         assert torch.equal(reinit_mask[name], m)
@@ -128,26 +143,27 @@ def test_to_frame_describes_every_kind_of_run(tmp_path):
     assert frame["test_accuracy"].between(0, 1).all()
 
 
-def test_drift_of_matches_drift_frame_and_is_loaded_the_second_time(tmp_path, monkeypatch):
-    from pruninglib.analysis.drift import drift_frame
+def test_masks_come_input_to_output_whatever_the_stored_order(tmp_path):
+    source = FinetuneSpec(DENSE, (0.25,), PRUNE_ONLY)
+    for spec in (DENSE, source, ScratchSpec(source, "random", PRUNE_ONLY)):
+        _, mask = load_trained(spec, results_dir=tmp_path)
+        assert list(mask) == ["features.0.weight", "features.2.weight", "classifier.weight"]
 
-    others = [FinetuneSpec(DENSE, (0.3,), TUNE), DENSE.replace(seed=1)]
-    frame = finetune.drift_of(DENSE, others, DENSE.data, measures=("svcca", "cka"),
-                              results_dir=tmp_path)
-    images = load_data(DENSE.data).test_x
-    direct = drift_frame(load_trained(DENSE, results_dir=tmp_path)[0],
-                         [(finetune.describe(s), load_trained(s, results_dir=tmp_path)[0])
-                          for s in others], images, measures=("svcca", "cka"))
-    pd.testing.assert_frame_equal(frame, direct)
-    assert frame.loc[frame["seed"] == 1, "similarity"].lt(1 - 1e-6).any()  # another net
+
+def test_derived_runs_go_through_a_process_pool_and_are_loaded_not_recomputed(
+        tmp_path, monkeypatch):
+    path = finetune_path(DENSE, (0.5, 0.2), train=TUNE)
+    specs = [DENSE, *path, ScratchSpec(path[-1], "reinit", PRUNE_ONLY)]
+    first = finetune.run_all(specs, executor="pool:2", results_dir=tmp_path, progress=False)
+    assert len(list((tmp_path / "derived").glob("*/*/weights.safetensors"))) == 3
 
     def fail(*args, **kwargs):
-        raise AssertionError("recomputed")
-    monkeypatch.setattr(finetune, "drift_frame", fail)
-    monkeypatch.setattr(finetune, "load_trained", fail)
-    again = finetune.drift_of(DENSE, others, DENSE.data, measures=("svcca", "cka"),
-                              results_dir=tmp_path)
-    pd.testing.assert_frame_equal(again, frame)
-    # another measure set is another cache entry, computed afresh
-    with pytest.raises(AssertionError, match="recomputed"):
-        finetune.drift_of(DENSE, others, DENSE.data, measures=("svcca",), results_dir=tmp_path)
+        raise AssertionError("a stored run was recomputed")
+    monkeypatch.setattr(finetune, "compute_derived", fail)
+    monkeypatch.setattr(experiments, "compute_run", fail)
+    again = finetune.run_all(specs, results_dir=tmp_path, progress=False)
+    assert [r.metrics for r in again] == [r.metrics for r in first]
+    monkeypatch.undo()
+    inline = finetune.run_all(specs, results_dir=tmp_path / "inline", progress=False)
+    assert [r.metrics["test_accuracy"] for r in inline] == [
+        r.metrics["test_accuracy"] for r in first]  # the pool computes the same numbers
