@@ -15,25 +15,30 @@ per-seed power-law fits.
   grid. If the error is a function of width * q alone (the width needed for a given error grows
   like 1/q), then c = b: the ratio k = c / b is the exponent in "width needed ~ q**(-k)".
 
-Every cell of the grid is stored in the run store under a hash of its settings (inputs, depth,
-width, q, seed), so a rebuilt chapter recomputes nothing. The fits work on logarithms, so the
-error and the scale must be positive (they are, for q > 0); cells whose mask removed a whole
-weight matrix (``collapsed``) are left out of every fit. :func:`plot_scales` and
-:func:`plot_errors` draw the chapter's figures.
+Every cell of the grid is a cached task (kind ``ntk``, :mod:`pruninglib.runs.cache`) keyed by
+its settings (inputs, depth, width, q, seed), computed on any executor, so a rebuilt chapter
+recomputes nothing. The fits work on logarithms, so the error and the scale must be positive
+(they are, for q > 0); cells whose mask removed a whole weight matrix (``collapsed``) are left
+out of every fit. :func:`fit_table` summarises the fits over seeds; the figures are in
+:mod:`.figures`.
 """
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
+from ...analysis.ntk import (
+    SQRT2,
+    compare_pruned_ntk,
+    fit_scale,
+    predicted_scale,
+    relu_ntk_limit,
+)
 from ...book.claims import Estimate
-from ...analysis.ntk import (SQRT2, compare_pruned_ntk, fit_scale, predicted_scale,
-                           relu_ntk_limit)
 from ...config import DataSpec
 from ...data import load_data_once
 from ...runs.cache import Context, Output, Task
@@ -201,84 +206,26 @@ def collapse_exponents(frame: pd.DataFrame, value: str = "relerr_rescaled") -> p
     return pd.DataFrame(rows)
 
 
-# --------------------------------------------------------------------------- figures
-
-def _keep_colors(keeps) -> dict[float, str]:
-    palette = ("#000000", "#0072B2", "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#56B4E9")
-    return {q: palette[i % len(palette)] for i, q in enumerate(sorted(keeps, reverse=True))}
-
-
-def _width_axis(ax) -> None:
-    ax.set_xscale("log", base=2)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
-
-
-def _mean_ci_by(frame: pd.DataFrame, x: str, value: str):
-    stats = []
-    for key, group in frame.groupby(x):
-        est = Estimate.from_samples(group[value])
-        stats.append((key, est.mean, est.half_width if est.n > 1 else 0.0))
-    return map(np.array, zip(*sorted(stats)))
-
-
-def plot_scales(frame: pd.DataFrame, depth: int):
-    """Top: the fitted scale of the unrescaled pruned NTK against q at the widest width (one
-    dot per seed, log-log), with the lines q**(depth+1) (every weight matrix masked) and
-    q**depth. Bottom: fitted / predicted scale (prod of the realised layer densities) against
-    width, per q (mean ± 95 % CI over seeds). Returns the figure."""
-    fig, (left, right) = plt.subplots(2, 1, figsize=(7.0, 8.4))
-    widest = frame[frame["width"] == frame["width"].max()]
-    colors = _keep_colors(frame["keep"].unique())
-    left.scatter(widest["keep"], widest["scale"], color="#333333", s=18, zorder=3,
-                 label=f"fitted, width {int(widest['width'].iloc[0])} (one dot per seed)")
-    q = np.geomspace(frame["keep"].min(), 1.0, 50)
-    left.plot(q, q ** (depth + 1), color="#D55E00",
-              label=f"$q^{{{depth + 1}}}$: all {depth + 1} weight matrices masked")
-    left.plot(q, q ** depth, color="#0072B2", ls="--", label=f"$q^{{{depth}}}$")
-    left.set(xscale="log", yscale="log", xlabel="keep probability q (log scale)",
-             ylabel="fitted scale $a$: $\\Theta_\\mathrm{pruned} \\approx a\\,\\Theta_\\infty$"
-                    "\n(log scale)",
-             title="Scale of the unrescaled pruned NTK")
-    left.legend(fontsize=9)
-    for keep in sorted(frame["keep"].unique(), reverse=True):
-        x, mean, half = _mean_ci_by(frame[frame["keep"] == keep], "width", "scale_ratio")
-        right.errorbar(x, mean, yerr=half, capsize=3, marker="o", color=colors[keep],
-                       label=f"q = {keep:g}")
-    right.axhline(1.0, color="black", lw=1)
-    _width_axis(right)
-    right.set(xlabel="hidden width n (log scale)", ylabel="fitted ÷ predicted scale",
-              title="Fitted scale ÷ product of layer densities")
-    right.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
-    return fig
-
-
-def plot_errors(frame: pd.DataFrame, value: str = "relerr_rescaled"):
-    """Relative Frobenius error of the rescaled pruned NTK to the dense limit (mean ± 95 % CI
-    over seeds, log-log) per q, against the width (top) and against width * q (bottom), with
-    a reference slope -1/2. Returns the figure."""
-    fig, axes = plt.subplots(2, 1, figsize=(7.0, 8.4), sharey=True)
-    colors = _keep_colors(frame["keep"].unique())
-    for ax, x_col, xlabel in ((axes[0], "width", "hidden width n (log scale)"),
-                              (axes[1], "width_x_keep", "width × q (expected kept fan-in, "
-                                                        "log scale)")):
-        for keep in sorted(frame["keep"].unique(), reverse=True):
-            x, mean, half = _mean_ci_by(frame[frame["keep"] == keep], x_col, value)
-            ax.errorbar(x, mean, yerr=half, capsize=3, marker="o", color=colors[keep],
-                        label=f"q = {keep:g}" + (" (dense)" if keep == 1 else ""))
-        lo, hi = frame[x_col].min(), frame[x_col].max()
-        ref = np.geomspace(lo, hi, 20)
-        anchor = frame.loc[frame["keep"] == frame["keep"].max(), value].mean()
-        ax.plot(ref, anchor * (ref / np.sqrt(lo * hi)) ** -0.5, color="#999999", ls=":",
-                label="slope −1/2")
-        _width_axis(ax)
-        ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-    for ax in axes:
-        ax.set_ylabel("$\\Vert\\Theta_\\mathrm{rescaled} - \\Theta_\\infty\\Vert_F \\,/\\, "
-                      "\\Vert\\Theta_\\infty\\Vert_F$\n(log scale)")
-    axes[0].set_title("Error against width")
-    axes[1].set_title("Error against width × q")
-    axes[0].legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
-    return fig
+def fit_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The fits of :func:`scale_exponents`, :func:`width_exponents` and
+    :func:`collapse_exponents` (mean ± 95 % CI over seeds, two decimals), and the seed-level
+    noise of the dense network's fitted scale at the widest width (q = 1: its mean ± CI and
+    its standard deviation over seeds, the yardstick of claim N2b's tolerance). One column,
+    "mean ± 95 % CI over seeds", indexed by the quantity."""
+    scale, width, collapse = (scale_exponents(frame), width_exponents(frame),
+                              collapse_exponents(frame))
+    widest = int(frame["width"].max())
+    dense = frame[(frame["width"] == widest) & (frame["keep"] == 1.0)]["scale"].dropna()
+    fits = {
+        "k in scale = c·q^k": scale["exponent"],
+        "c in scale = c·q^k": scale["prefactor"],
+        "b in error ∝ width^b (one b for all q)": width["exponent"],
+        "b in error ∝ width^b·q^c": collapse["width_exponent"],
+        "c in error ∝ width^b·q^c": collapse["keep_exponent"],
+        "k = c/b (width needed ∝ q^(−k))": collapse["ratio"],
+        f"scale of the dense NTK (q = 1) at width {widest}": dense,
+    }
+    column = {name: Estimate.from_samples(values).format(2) for name, values in fits.items()}
+    spread = float(dense.std(ddof=1)) if len(dense) > 1 else float("nan")
+    column["its standard deviation over seeds"] = f"{spread:.3f}"
+    return pd.DataFrame({"mean ± 95 % CI over seeds": column})

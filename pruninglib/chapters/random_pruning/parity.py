@@ -21,24 +21,21 @@ a variant, :func:`paired_differences` gives per-seed differences between two var
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-import numpy as np
 import pandas as pd
 
-from ...book import plots
 from ...book.claims import Estimate
 from ...config import RunSpec
-from ...runs.experiments import grid_specs
 from ...pruners.ratios import LAYER_RATIOS
-
-SYMLOG_TICKS = (-50, -20, -10, -5, -2, -1, 0, 1, 2, 10, 50)
-"""Difference-axis ticks (pp) of :func:`plot_differences`."""
+from ...runs.experiments import grid_specs, run_all, sweep, to_frame
 
 SHUFFLED = "shuffled"
 REINIT = "re-initialised"
+CHECKS = (SHUFFLED, REINIT)
+"""The two sanity checks of a found mask (Frankle et al. 2021)."""
+BEST_PAI = "best PaI"
+"""Variant label of :func:`best_of` rows: the PaI method with the highest mean accuracy."""
 
 
 def parity_specs(base: RunSpec, methods: Sequence[str], ratios: Sequence[str],
@@ -133,73 +130,101 @@ def highest_failing_density(summary: pd.DataFrame, threshold: float) -> dict[str
     return out
 
 
-# --------------------------------------------------------------------------- figures
+# --------------------------------------------------------------------------- the chapter's runs
 
-def plot_differences(summary: pd.DataFrame, *, panels: Mapping[str, Sequence[str]],
-                     colors: Mapping[str, str], labels: Mapping[str, str] | None = None,
-                     ylabel: str, tolerance: float | None = None, linear: float = 2.0):
-    """Mean difference (± 95 % CI) against density (log axis, high density on the left), one
-    line per variant of a :func:`summarise` frame; ``panels`` maps a panel title to the
-    variants it shows (panels stacked, one legend on the right); ``tolerance`` draws a dotted
-    line at -tolerance. The difference axis is linear within ±``linear`` and logarithmic
-    beyond (symlog), so a few large differences do not flatten the small ones. Returns the
-    figure."""
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.0, max(4.2, 3.8 * len(panels))),
-                             sharex=True, sharey=True, squeeze=False)
-    labels = dict(labels or {})
-    legend = {}
-    for ax, (title, variants) in zip(axes[:, 0], panels.items()):
-        for k, name in enumerate(variants):
-            rows = summary[summary["variant"] == name].sort_values("prune.density")
-            if rows.empty:
-                continue
-            # small horizontal offsets keep the error bars of the lines apart
-            x = rows["prune.density"].to_numpy() * 1.04 ** (k - (len(variants) - 1) / 2)
-            half = np.where(rows["n"] > 1, (rows["high"] - rows["low"]) / 2, 0.0)
-            line = ax.errorbar(x, rows["mean"].to_numpy(), yerr=half, capsize=3,
-                               color=colors.get(name, "#666666"),
-                               marker=plots.METHOD_MARKERS.get(name.split()[0], "o"))
-            legend.setdefault(labels.get(name, name), line)
-        ax.axhline(0, color="black", lw=1)
-        if tolerance is not None:
-            legend.setdefault(f"−{tolerance:g} pp (criterion)",
-                              ax.axhline(-tolerance, color="black", ls=":", lw=1))
-        ax.set_title(title)
-        ax.set_yscale("symlog", linthresh=linear)
-        ax.yaxis.set_major_locator(FixedLocator(SYMLOG_TICKS))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.set_ylabel(f"{ylabel}\n(linear within ±{linear:g}, log beyond)")
-    ax = axes[-1, 0]
-    plots.density_ticks(ax, "x")
-    ax.invert_xaxis()
-    ax.set_xlabel("density (kept fraction of weights, log scale)")
-    fig.legend(list(legend.values()), list(legend), loc="center left",
-               bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
-    return fig
+def parity_runs(base: RunSpec, methods: Sequence[str], ratios: Sequence[str],
+                densities: Sequence[float], seeds: Sequence[int], **options
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(dense, pruned): the dense run of every seed and the runs of :func:`parity_specs`, both
+    labelled by :func:`with_variants`. ``options`` go to
+    :func:`~pruninglib.runs.experiments.run_all` (executor=, results_dir=, device=,
+    progress=)."""
+    dense = with_variants(sweep(base, {"seed": list(seeds)}, **options))
+    specs = parity_specs(base, methods, ratios, densities, seeds)
+    return dense, with_variants(to_frame(run_all(specs, **options)))
 
 
-def plot_accuracy_vs_width(frame: pd.DataFrame, *, value: str = "test_accuracy"):
-    """Accuracy (%, mean ± 95 % CI over seeds) against the width multiplier (log axis), one line
-    per variant of a :func:`with_variants` frame with a ``model.width`` column."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for name in plots.method_order(frame["variant"]):
-        rows = frame[frame["variant"] == name]
-        stats = []
-        for width, group in rows.groupby("model.width"):
-            est = Estimate.from_samples(group[value] * 100)
-            stats.append((width, est.mean, est.half_width if est.n > 1 else 0.0))
-        x, mean, half = map(np.array, zip(*sorted(stats)))
-        style = {"ls": "--"} if name == "dense" else {}
-        ax.errorbar(x, mean, yerr=half, capsize=3, color=plots.method_color(name),
-                    marker=plots.METHOD_MARKERS.get(name, "o") or "o",
-                    label=plots.method_label(name), **style)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(sorted(frame["model.width"].unique()))
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"×{v:g}"))
-    ax.set_xlabel("width multiplier of every hidden layer (log scale)")
-    ax.set_ylabel(plots.ACCURACY_LABEL)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
-    return fig
+def width_runs(base: RunSpec, multipliers: Sequence[float], masks: Sequence[str],
+               density: float, seeds: Sequence[int], **options) -> pd.DataFrame:
+    """The width experiment (Liu et al. 2022): at every hidden-width multiplier and seed, the
+    dense network and each mask of ``masks`` (layer ratios or PaI methods) at ``density``,
+    labelled by :func:`with_variants`. ``options`` as :func:`parity_runs`."""
+    grid = {"model.width": list(multipliers), "seed": list(seeds)}
+    dense = sweep(base, grid, **options)
+    pruned = sweep(base, {**grid, "prune.method": list(masks),
+                          "prune.density": [float(density)]}, **options)
+    return with_variants(pd.concat([dense, pruned], ignore_index=True))
+
+
+# --------------------------------------------------------------------------- differences
+
+def check_pairs(methods: Sequence[str]) -> list[tuple[str, str]]:
+    """(sanity-check variant, its method) of each method, method by method:
+    ``("snip shuffled", "snip"), ("snip re-initialised", "snip"), ("grasp shuffled", ...)``."""
+    return [(variant_label(m, shuffle=k == SHUFFLED, reinit=k == REINIT), m)
+            for m in methods for k in CHECKS]
+
+
+def differences(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]], **kwargs
+                ) -> pd.DataFrame:
+    """:func:`paired_differences` of every (variant, reference) pair, one frame; keyword
+    arguments as :func:`paired_differences` (value=, scale=, by=, pair_on=)."""
+    return pd.concat([paired_differences(frame, v, r, **kwargs) for v, r in pairs],
+                     ignore_index=True)
+
+
+def sanity_checks(runs: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """Per density and seed, shuffled − found and re-initialised − found accuracy (pp) of every
+    method (:func:`paired_differences` columns)."""
+    return differences(runs, check_pairs(methods))
+
+
+def against_best(runs: pd.DataFrame, methods: Sequence[str], variants: Sequence[str]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(best, gaps): the :func:`best_of` rows of ``methods`` per density (label
+    :data:`BEST_PAI`, the method chosen once by its mean over seeds) and, per density and
+    seed, each of ``variants`` − that best PaI method (pp)."""
+    best = best_of(runs, methods, BEST_PAI)
+    versus = pd.concat([runs, best], ignore_index=True)
+    return best, differences(versus, [(v, BEST_PAI) for v in variants])
+
+
+def width_gaps(widths: pd.DataFrame, masks: Sequence[str]) -> pd.DataFrame:
+    """Per width multiplier and seed, dense − masked accuracy (pp) for each of ``masks``
+    (``reference`` names the mask) from a :func:`width_runs` frame."""
+    return differences(widths, [("dense", m) for m in masks], by=("model.width",))
+
+
+# --------------------------------------------------------------------------- tables
+
+def accuracy_table(dense: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy (%, mean over seeds, one decimal) of every variant (rows) at every
+    density (columns, high to low; the dense network's under its density 1.0)."""
+    return (pd.concat([dense, runs])
+            .pivot_table(index="variant", columns="prune.density", values="test_accuracy")
+            .mul(100).round(1).sort_index(axis=1, ascending=False))
+
+
+def on_paths_table(runs: pd.DataFrame, methods: Sequence[str], densities: Sequence[float]
+                   ) -> pd.DataFrame:
+    """Share (%, mean over seeds, one decimal) of the kept weights that lie on some
+    input–output path (effective density / density), found and shuffled mask of each
+    method (rows) at ``densities`` (columns, high to low)."""
+    part = runs[runs["prune.density"].isin(list(densities))]
+    rows = [v for m in methods for v in (m, variant_label(m, shuffle=True))]
+    return (part.assign(on_paths=100 * part["effective_density"] / part["density"])
+            .pivot_table(index="variant", columns="prune.density", values="on_paths")
+            .reindex(rows).round(1).sort_index(axis=1, ascending=False))
+
+
+def best_method_table(best: pd.DataFrame, label=str) -> pd.DataFrame:
+    """One row "best PaI method": the method :func:`best_of` chose at each density (columns,
+    high to low), written by ``label``."""
+    chosen = best.groupby("prune.density")["best_of"].first().map(label)
+    return chosen.rename("best PaI method").sort_index(ascending=False).to_frame().T
+
+
+def width_gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summarise` of :func:`width_gaps` per mask and width multiplier: columns mask,
+    model.width, mean, low, high, n (pp)."""
+    return summarise(gaps, by=("reference", "model.width")).rename(columns={"reference": "mask"})

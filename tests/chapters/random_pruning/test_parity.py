@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
-
 from helpers import make_model
+
 from pruninglib.chapters.random_pruning import parity
 from pruninglib.config import DataSpec, ModelSpec, PruneSpec, RunSpec
 from pruninglib.pruners import ScoringContext, prune
@@ -104,3 +104,87 @@ def test_a_shuffled_mask_is_a_random_mask_with_the_methods_layer_counts():
         observed = frequency[n] / trials
         assert float(observed.mean()) == pytest.approx(p, rel=1e-12)
         assert float((observed - p).abs().max()) < 6 * (p * (1 - p) / trials) ** 0.5
+
+
+def _runs(rows: list[tuple]) -> pd.DataFrame:
+    """(method, shuffle, reinit, density, seed, accuracy) -> a labelled sweep frame."""
+    frame = pd.DataFrame(rows, columns=["prune.method", "prune.shuffle", "prune.reinit",
+                                        "prune.density", "seed", "test_accuracy"])
+    return parity.with_variants(frame.assign(**{"prune.invert": False}))
+
+
+RUNS = _runs([
+    # found, shuffled, re-initialised SNIP and SynFlow, uniform random; two densities, 2 seeds
+    ("snip", False, False, 0.1, 0, 0.80), ("snip", False, False, 0.1, 1, 0.84),
+    ("snip", True, False, 0.1, 0, 0.78), ("snip", True, False, 0.1, 1, 0.80),
+    ("snip", False, True, 0.1, 0, 0.81), ("snip", False, True, 0.1, 1, 0.85),
+    ("synflow", False, False, 0.1, 0, 0.86), ("synflow", False, False, 0.1, 1, 0.86),
+    ("synflow", True, False, 0.1, 0, 0.86), ("synflow", True, False, 0.1, 1, 0.87),
+    ("synflow", False, True, 0.1, 0, 0.85), ("synflow", False, True, 0.1, 1, 0.85),
+    ("uniform", False, False, 0.1, 0, 0.70), ("uniform", False, False, 0.1, 1, 0.74),
+    ("snip", False, False, 0.01, 0, 0.50), ("snip", False, False, 0.01, 1, 0.54),
+    ("snip", True, False, 0.01, 0, 0.40), ("snip", True, False, 0.01, 1, 0.42),
+    ("snip", False, True, 0.01, 0, 0.50), ("snip", False, True, 0.01, 1, 0.50),
+    ("synflow", False, False, 0.01, 0, 0.45), ("synflow", False, False, 0.01, 1, 0.45),
+    ("synflow", True, False, 0.01, 0, 0.45), ("synflow", True, False, 0.01, 1, 0.45),
+    ("synflow", False, True, 0.01, 0, 0.45), ("synflow", False, True, 0.01, 1, 0.45),
+    ("uniform", False, False, 0.01, 0, 0.30), ("uniform", False, False, 0.01, 1, 0.36),
+])
+
+
+def test_check_pairs_list_each_methods_checks_in_order():
+    assert parity.check_pairs(["snip", "grasp"]) == [
+        ("snip shuffled", "snip"), ("snip re-initialised", "snip"),
+        ("grasp shuffled", "grasp"), ("grasp re-initialised", "grasp")]
+
+
+def test_sanity_checks_are_paired_differences_against_the_found_mask():
+    checks = parity.sanity_checks(RUNS, ["snip", "synflow"])
+    assert len(checks) == 2 * 2 * 2 * 2  # methods x checks x densities x seeds
+    at = checks.set_index(["variant", "prune.density", "seed"])["difference"]
+    assert at[("snip shuffled", 0.1, 1)] == pytest.approx(-4.0)
+    assert at[("snip re-initialised", 0.01, 1)] == pytest.approx(-4.0)
+    assert at[("synflow shuffled", 0.1, 1)] == pytest.approx(1.0)
+    summary = parity.summarise(checks).set_index(["variant", "prune.density"])
+    assert summary.loc[("snip shuffled", 0.01), "mean"] == pytest.approx(-11.0)
+
+
+def test_against_best_picks_the_best_method_by_mean_at_each_density():
+    best, gaps = parity.against_best(RUNS, ["snip", "synflow"], ["uniform"])
+    chosen = best.groupby("prune.density")["best_of"].first().to_dict()
+    assert chosen == {0.1: "synflow", 0.01: "snip"}
+    at = gaps.set_index(["prune.density", "seed"])["difference"]
+    assert at[(0.1, 0)] == pytest.approx(-16.0) and at[(0.1, 1)] == pytest.approx(-12.0)
+    assert at[(0.01, 0)] == pytest.approx(-20.0) and at[(0.01, 1)] == pytest.approx(-18.0)
+    assert set(gaps["reference"]) == {parity.BEST_PAI}
+    table = parity.best_method_table(best, str.upper)
+    assert list(table.columns) == [0.1, 0.01]
+    assert table.loc["best PaI method"].tolist() == ["SYNFLOW", "SNIP"]
+
+
+def test_accuracy_and_on_paths_tables():
+    dense = _runs([("dense", False, False, 1.0, 0, 0.90), ("dense", False, False, 1.0, 1, 0.92)])
+    table = parity.accuracy_table(dense, RUNS)
+    assert list(table.columns) == [1.0, 0.1, 0.01]
+    assert table.loc["dense", 1.0] == 91.0 and table.loc["snip shuffled", 0.01] == 41.0
+    runs = RUNS.assign(density=RUNS["prune.density"],
+                       effective_density=RUNS["prune.density"] * ([0.5, 1.0] * 14))
+    paths = parity.on_paths_table(runs, ["snip"], [0.01])
+    assert list(paths.index) == ["snip", "snip shuffled"] and list(paths.columns) == [0.01]
+    assert paths.loc["snip", 0.01] == pytest.approx(75.0)  # seeds 50 % and 100 %
+
+
+def test_width_gaps_and_their_table():
+    widths = _runs([(m, False, False, d, s, a) for m, d, s, a in [
+        ("dense", 1.0, 0, 0.90), ("dense", 1.0, 1, 0.92), ("erk", 0.05, 0, 0.80),
+        ("erk", 0.05, 1, 0.84)]])
+    widths = pd.concat([widths.assign(**{"model.width": 0.5}),
+                        widths.assign(**{"model.width": 2.0},
+                                      test_accuracy=widths["test_accuracy"] + [0.0, 0.0,
+                                                                               0.05, 0.05])])
+    gaps = parity.width_gaps(widths, ["erk"])
+    at = gaps.set_index(["model.width", "seed"])["difference"]
+    assert at[(0.5, 0)] == pytest.approx(10.0) and at[(2.0, 0)] == pytest.approx(5.0)
+    table = parity.width_gap_table(gaps)
+    assert list(table.columns) == ["mask", "model.width", "mean", "low", "high", "n"]
+    assert table.set_index("model.width").loc[2.0, "mean"] == pytest.approx(4.0)

@@ -67,8 +67,8 @@ def test_rescale_readings_match_the_closed_forms():
 
 def test_ntk_cells_run_on_a_process_pool_and_are_loaded_not_recomputed(tmp_path,
                                                                        monkeypatch):
-    settings = dict(n_inputs=4, depth=1, widths=[8, 16], keeps=[1.0, 0.5], seeds=[0],
-                    results_dir=tmp_path, progress=False)
+    settings = {"n_inputs": 4, "depth": 1, "widths": [8, 16], "keeps": [1.0, 0.5],
+                "seeds": [0], "results_dir": tmp_path, "progress": False}
     first = ntk_study.ntk_sweep(DataSpec("synthetic"), executor="pool:2", **settings)
     assert len(first) == 4
     assert len(list((tmp_path / "ntk").glob("*/*/result.json"))) == 4
@@ -115,3 +115,17 @@ def test_fits_leave_out_collapsed_cells():
     for fit in (ntk_study.width_exponents, ntk_study.collapse_exponents,
                 ntk_study.scale_exponents):
         pd.testing.assert_frame_equal(fit(with_nan), fit(frame))
+
+
+def test_fit_table_summarises_every_fit_and_the_dense_scale_noise():
+    scale = {0: 1.0, 1: 1.1}  # dense fitted scale per seed at the widest width
+    frame = grid(lambda w, q, s: {"relerr_rescaled": 3.0 * (w * q) ** -0.5,
+                                  "scale": scale[s] * q ** 4})
+    table = ntk_study.fit_table(frame)["mean ± 95 % CI over seeds"]
+    assert table["k in scale = c·q^k"] == "4.00 ± 0.00 (2 seeds)"
+    assert table["b in error ∝ width^b (one b for all q)"] == "-0.50 ± 0.00 (2 seeds)"
+    assert table["k = c/b (width needed ∝ q^(−k))"] == "1.00 ± 0.00 (2 seeds)"
+    # c: 1.0 and 1.1, mean 1.05, half-width t(1) * sd / sqrt(2) = 12.706 * 0.05
+    assert table["c in scale = c·q^k"] == "1.05 ± 0.64 (2 seeds)"
+    assert table["scale of the dense NTK (q = 1) at width 1024"] == "1.05 ± 0.64 (2 seeds)"
+    assert table["its standard deviation over seeds"] == f"{0.1 / math.sqrt(2):.3f}"

@@ -6,11 +6,11 @@ import math
 
 import pytest
 import torch
+from helpers import make_model
 from torch import nn
 
-from helpers import make_model
-from pruninglib.analysis import ntk
 from pruninglib import seeds
+from pruninglib.analysis import ntk
 from pruninglib.masks import apply_mask
 
 
