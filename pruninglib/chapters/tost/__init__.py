@@ -1,0 +1,10 @@
+"""The ToST chapter (notebooks/tost.ipynb): one mask, several training protocols, after
+Jaiswal et al. 2022. The tricks themselves are core (:mod:`pruninglib.tricks`).
+
+* :mod:`.protocols` — the protocols as spec changes, their table, the ghosts' schedule;
+* :mod:`.experiment` — :class:`~.experiment.Design` (the knobs as specs), the grid as cached
+  training runs on any executor (:func:`~.experiment.run_protocols`), paired gains;
+* :mod:`.claims` — ToST's claims and this book's own tests as data, and their estimates;
+* :mod:`.report` — the gain and baseline tables, the written findings, the cost note;
+* :mod:`.figures` — accuracy with and without the recipe, and each protocol's gain.
+"""

@@ -7,48 +7,35 @@ two protocols share their mask and initial weights and can be compared pairwise.
 * :func:`protocol_changes`: the dotted spec changes (``RunSpec.replace``) of 'default', of one
   component ('ghost_neurons', 'ghost_skips', 'label_smoothing', 'fan_in', 'gradinit') or of
   'all' (the components of ToST's recipe together);
-* :func:`gains`: per seed, each protocol's accuracy minus the default's, in points;
-* :func:`plot_gains`: the gains against compression, one panel per mask.
+* :func:`changes_frame`: those changes as a table, one row per protocol;
+* :func:`ghost_schedule`: the ghosts' state in every epoch (activation, ghost-skip alpha) of
+  a run, as :mod:`pruninglib.tricks` applies them, and :func:`ghost_schedule_text`.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
 
-from ...config import ConfigError
-from ...book.plots import (
-    COMPRESSION_LABEL,
-    OKABE_ITO,
-    mean_ci,
-    reciprocal,
-    compression_ticks,
-    legend_below,
-    method_label,
-    method_order,
-)
-from ...tricks import label_smoothing_for
+from ...config import ConfigError, RunSpec
+from ...tricks import ghost_alpha, label_smoothing_for, smooth_active
 
 COMPONENTS = ("ghost_neurons", "ghost_skips", "label_smoothing", "fan_in", "gradinit")
-"""The tricks one at a time: ToST's four (GradInit is its layer-wise rescaled init, LRsI) and
-the simple fan-in rescaling of the sparse init."""
+"""Every trick that can be tested alone."""
 
 TOST_RECIPE = ("ghost_neurons", "ghost_skips", "label_smoothing", "gradinit")
-"""The components of protocol 'all' by default: ToST's recipe."""
+"""ToST's four tricks (GradInit is its layer-wise rescaled sparse init, LRsI): the components
+of protocol 'all' by default."""
+
+OWN_COMPONENTS = ("fan_in",)
+"""Tested beside ToST's tricks by this book, not part of ToST: the fan-in rescaling of the
+sparse init is Hayou et al.'s trick."""
 
 PROTOCOLS = ("default", *COMPONENTS, "all")
 
 LABELS = {"default": "default", "ghost_neurons": "ghost neurons", "ghost_skips": "ghost skips",
           "label_smoothing": "label smoothing", "fan_in": "fan-in rescaling",
           "gradinit": "GradInit scales", "all": "all (ToST)"}
-COLORS = {"ghost_neurons": OKABE_ITO[1], "ghost_skips": OKABE_ITO[2],
-          "label_smoothing": OKABE_ITO[3], "fan_in": OKABE_ITO[7], "gradinit": OKABE_ITO[5],
-          "all": OKABE_ITO[0], "default": "#8c8c8c"}
-MARKERS = {"ghost_neurons": "o", "ghost_skips": "s", "label_smoothing": "^", "fan_in": "v",
-           "gradinit": "D", "all": "*", "default": ""}
 
 
 def protocol_changes(protocol: str, *, epochs: int, num_classes: int,
@@ -58,10 +45,10 @@ def protocol_changes(protocol: str, *, epochs: int, num_classes: int,
     """Dotted spec changes of ``protocol`` (one of :data:`PROTOCOLS`) for a run of ``epochs``.
 
     ghost_fraction: the ghosts (smooth activation, ghost skips) are on for the first
-        max(1, round(ghost_fraction * epochs)) epochs (the RunSpec refuses it if no epoch
+        K = max(1, round(ghost_fraction * epochs)) epochs (the RunSpec refuses it if no epoch
         is left without them).
     label_smoothing: ToST's smoothing alpha (1 - alpha on the true class, alpha / (C - 1) on
-        the others), converted with :func:`pruninglib.tost.label_smoothing_for`.
+        the others), converted with :func:`pruninglib.tricks.label_smoothing_for`.
     recipe: the components of 'all'.
     """
     if protocol not in PROTOCOLS:
@@ -88,63 +75,39 @@ def protocol_changes(protocol: str, *, epochs: int, num_classes: int,
     return each[protocol]
 
 
-_KEYS = ("model.name", "prune.method", "prune.density", "seed")
-SYMLOG_ABOVE, SYMLOG_LINEAR = 10.0, 2.0
-""":func:`plot_gains` switches to a symmetric-log gain axis, linear within ±2 points, when a
-mean gain is beyond ±10 points."""
+def changes_frame(changes: Mapping[str, dict]) -> pd.DataFrame:
+    """One row per protocol of ``changes`` (protocol -> dotted spec changes): columns
+    "protocol" (its label) and "spec changes" ("k = v; ..."; floats to 4 significant digits;
+    "none" for the default)."""
+    def text(change: dict) -> str:
+        return "; ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                         for k, v in change.items()) or "none"
+
+    return pd.DataFrame({"protocol": [LABELS[p] for p in changes],
+                         "spec changes": [text(c) for c in changes.values()]})
 
 
-def gains(runs: pd.DataFrame, *, baseline: str = "default", value: str = "test_accuracy",
-          keys: Sequence[str] = _KEYS) -> pd.DataFrame:
-    """Per run of every protocol but ``baseline``: ``gain`` = 100 * (value - the baseline's
-    value for the same ``keys``), in points; columns ``keys``, "protocol", "gain".
-
-    runs: a sweep frame with a "protocol" column. Runs without a baseline partner are dropped.
-    """
-    keys = list(keys)
-    base = runs[runs["protocol"] == baseline].set_index(keys)[value].rename("baseline")
-    rest = runs[runs["protocol"] != baseline].join(base, on=keys, how="inner")
-    rest = rest.assign(gain=100 * (rest[value] - rest["baseline"]))
-    return rest[[*keys, "protocol", "gain"]].reset_index(drop=True)
+def ghost_schedule(spec: RunSpec) -> pd.DataFrame:
+    """The ghosts' state in every epoch of ``spec``'s training, as the training loop sets it:
+    one row per epoch (1-based) with "activation" (the smooth one or "relu") and
+    "ghost-skip alpha" (the ghost branches' scale, constant within an epoch; 0 = removed)."""
+    tost = spec.tost
+    return pd.DataFrame([
+        {"epoch": e,
+         "activation": tost.ghost_activation if smooth_active(tost, e) else "relu",
+         "ghost-skip alpha": ghost_alpha(tost, e)}
+        for e in range(1, spec.train.epochs + 1)])
 
 
-def plot_gains(gain_frame: pd.DataFrame, *, protocols: Sequence[str] | None = None,
-               title: str | None = None):
-    """Gain over the default protocol (points) against compression rho = 1/density, one panel
-    per mask ("prune.method"), one line per protocol: mean over seeds with its 95 % CI
-    (protocols slightly offset along x so the bars do not hide each other). The gain axis is
-    symmetric-log when a mean gain exceeds :data:`SYMLOG_ABOVE`. Returns the figure."""
-    protocols = [p for p in (protocols or PROTOCOLS) if p in set(gain_frame["protocol"])]
-    methods = method_order(gain_frame["prune.method"])
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.6 * len(methods), 4.2),
-                             squeeze=False, sharey=True)
-    axes = axes[0]
-    for ax, method in zip(axes, methods):
-        part = gain_frame[gain_frame["prune.method"] == method]
-        for protocol in protocols:
-            rows = part[part["protocol"] == protocol]
-            stats = sorted((1.0 / d, *mean_ci(g["gain"])) for d, g in
-                           rows.groupby("prune.density"))
-            x, mean, half = map(np.array, zip(*stats))
-            star = protocol == "all"
-            ax.errorbar(x * (1 + 0.03 * (protocols.index(protocol) - len(protocols) / 2)),
-                        mean, yerr=half, color=COLORS[protocol], marker=MARKERS[protocol],
-                        markersize=10 if star else 5, lw=2.4 if star else 1.3, capsize=2,
-                        label=LABELS[protocol], zorder=3 if star else 2)
-        ax.axhline(0, color="black", lw=0.8)
-        compression_ticks(ax, "x")
-        ax.set_xlabel(COMPRESSION_LABEL)
-        ax.set_title(f"{method_label(method)} mask")
-        top = ax.secondary_xaxis("top", functions=(reciprocal, reciprocal))
-        top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * (1 - v):g} %"))
-        top.set_xlabel("sparsity")
-    label = "gain over default (accuracy points)"
-    means = gain_frame.groupby(["prune.method", "protocol", "prune.density"])["gain"].mean()
-    if means.abs().max() > SYMLOG_ABOVE:  # a diverged protocol would flatten the others
-        for ax in axes:
-            ax.set_yscale("symlog", linthresh=SYMLOG_LINEAR)
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+g}" if v else "0"))
-        label += f"\n(linear within ±{SYMLOG_LINEAR:g}, logarithmic beyond)"
-    axes[0].set_ylabel(label)
-    handles, labels = axes[0].get_legend_handles_labels()
-    return legend_below(fig, handles, labels, title=title)
+def ghost_schedule_text(schedule: pd.DataFrame) -> str:
+    """One sentence on a :func:`ghost_schedule`: how many epochs the ghost skips are on and
+    whether alpha falls in steps or drops from 1 to 0 at once."""
+    on = schedule[schedule["ghost-skip alpha"] > 0]
+    epochs = len(schedule)
+    if on.empty:
+        return f"No ghost skips in these {epochs} epochs."
+    steps = ", ".join(f"{a:.3g}" for a in on["ghost-skip alpha"])
+    shape = ("so alpha drops from 1 to 0 at once, after the first epoch"
+             if len(on) == 1 else "so alpha falls in one step per epoch, then to 0")
+    return (f"The ghost skips are on for the first {len(on)} of {epochs} epochs with "
+            f"alpha = {steps}, {shape}; from epoch {len(on) + 1} on they are removed.")
