@@ -160,12 +160,18 @@ def test_notebook_opens_with_a_title_and_ends_with_verdicts_and_environment(path
     code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     assert re.fullmatch(r"print_environment\(\w*\)", code[-1].strip()), \
         "the last code cell prints the environment"
-    verdicts = [i for i, c in enumerate(code) if "verdict_table(" in c]
+    # claims.verdict_table(...), a chapter helper's verdict_tables(...) built on it, or a
+    # cell that only displays a table assigned from one
+    tables = {name.strip() for c in code
+              for names in re.findall(r"^([\w ,]+?)\s*=.*verdict_tables?\(", c, flags=re.M)
+              for name in names.split(",")}
+    verdicts = [i for i, c in enumerate(code) if re.search(r"verdict_tables?\(", c)
+                or (c.strip() and set(c.split()) <= tables)]
     assert verdicts, "the chapter ends with claims.verdict_table(...)"
     after = len(code) - 1 - verdicts[-1]
     assert after <= 2, (f"a chapter ends with its summary, verdict table and environment: "
                         f"{after} code cells follow the verdict table")
-    plans = [i for i, c in enumerate(code) if "plan_table(" in c]
+    plans = [i for i, c in enumerate(code) if re.search(r"plan_tables?\(", c)]
     assert plans, "the claims and their criteria are shown with claims.plan_table"
     computing = [i for i, c in enumerate(code)
                  if re.search(r"\b(sweep|sweep_results|run|run_all)\(", c)]

@@ -1,5 +1,8 @@
 """The built book, seen in a browser: headless Chromium renders the index and the first
-chapter, and we check what a reader would see.
+chapter, and we check what a reader would see; every page is rendered and fails on a MathJax
+error ("Math input error", ``merror``), and the HTML on a broken local link or image
+(:mod:`pruninglib.book.rendering`; control characters in the sources and Sphinx's warnings,
+which the runner turns into errors, are checked by the fast tests in ``tests/book/``).
 
 Marked ``book`` (run with ``pytest -m book``; ``make test`` leaves it out). It uses the book in
 ``_build/html`` if one is there (CI builds it just before with ``make book PROFILE=smoke``),
@@ -20,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pruninglib.book import rendering
+
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +34,8 @@ CHAPTER = "pai_in_ten_minutes"
 CHAPTER_PAGE = HTML / "book" / "executed" / f"{CHAPTER}.html"
 CHAPTER_TITLE = "Pruning at initialization in ten minutes"
 BOOK_TITLE = "Pruning at initialization, re-examined"
-VERDICTS = ("reproduced", "partly", "not reproduced at this scale", "not measured")
+VERDICTS = ("reproduced", "partly", "not reproduced at this scale", "not measured",
+            "check passed", "check failed")
 
 
 def _chromium() -> str:
@@ -98,6 +104,8 @@ def assert_not_blank(path: Path, what: str) -> None:
 
 def assert_math_rendered(dom: str, page: str) -> None:
     assert "<mjx-container" in dom, f"{page}: MathJax rendered no formula (offline MathJax?)"
+    errors = rendering.math_errors(dom)
+    assert not errors, f"{page}: MathJax errors: {errors[:3]}"
     text = visible_text(dom)
     raw = re.findall(r"\$[^$\n]{1,80}\$|\\\(.{1,80}?\\\)|\\\[.{1,80}?\\\]", text)
     assert not raw, f"{page}: raw math left on the page: {raw[:3]}"
@@ -157,6 +165,56 @@ def test_chapter_page(book):
         assert link and link.group(1).endswith(f"notebooks/{CHAPTER}.ipynb"), \
             f"the {service} button does not open notebooks/{CHAPTER}.ipynb"
     assert "Traceback" not in visible_text(dom), "an executed cell shows a traceback"
+
+
+def _pages(book: Path) -> list[Path]:
+    """The book's pages (the index and every page of _toc.yml), not Sphinx's own."""
+    pages = [book / "index.html", *sorted((book / "book").rglob("*.html"))]
+    return [p for p in pages if p.is_file()]
+
+
+def test_no_page_shows_a_math_error(book):
+    pages = _pages(book)
+    assert len(pages) > 10, f"only {len(pages)} pages in {book}"
+    failures = {}
+    for page in pages:
+        errors = rendering.math_errors(rendered_dom(page))
+        if errors:
+            failures[page.relative_to(book).as_posix()] = errors[:2]
+    assert not failures, f"MathJax errors (Math input error / merror): {failures}"
+
+
+def test_synflow_paper_page_renders_its_formulas(book):
+    page = book / "book" / "tanaka_2020.html"
+    dom = rendered_dom(page)
+    assert_math_rendered(dom, "tanaka_2020")
+    assert "\x07" not in page.read_text() and "\x07" not in visible_text(dom)
+
+
+def test_no_broken_local_link_or_image(book):
+    problems = rendering.broken_links(book, _pages(book))
+    assert not problems, "broken local links or images:\n" + "\n".join(problems[:20])
+
+
+def test_glance_page_lists_every_recorded_row_and_ships_claims_csv(book):
+    import csv
+
+    page = book / "book" / "executed" / "glance.html"
+    assert page.is_file(), "the page 'Results at a glance' was not built"
+    source = page.read_text()
+    assert "Results at a glance" in source
+    download = re.search(r'href="([^"]*_downloads/[^"]*claims\.csv)"', source)
+    assert download and (page.parent / html.unescape(download.group(1))).resolve().is_file()
+    with open(ROOT / "_build" / "claims.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        assert f'{row["chapter"]}.html#{row["anchor"]}' in source, row["id"]
+    checks = [r for r in rows if r["kind"] == "check"]
+    counted = re.search(r"Claims per paper and verdict.*?</table>", source, flags=re.S)
+    if rows:  # the total of the claims table leaves the checks out
+        assert counted and "check passed" not in counted.group(0)
+        totals = re.findall(r"<strong>(\d+)</strong>", counted.group(0))
+        assert int(totals[-1]) == len(rows) - len(checks)
 
 
 # -- the runner and papermill on a failing notebook (each starts a kernel: seconds) ----------

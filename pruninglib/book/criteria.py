@@ -185,7 +185,8 @@ class Calibration:
         return f"{self.result}: {self.detail}" if self.detail else self.result
 
 
-NOT_CALIBRATED = Calibration(NOT_APPLICABLE, "no released numbers of the authors cover it")
+NOT_CALIBRATED = Calibration(NOT_APPLICABLE)
+"""What a claim without a calibration shows: no released numbers of the authors cover it."""
 
 
 @dataclass(frozen=True)

@@ -209,9 +209,10 @@ class ClaimTable:
             verdict = row["verdict"]
             symbol, colour = _VERDICT_STYLE[verdict]
             n = est.n if est is not None else 0
-            verdict_cell = cell(f"<strong>{symbol} {escape(verdict)}</strong>",
-                                f"n = {n} · criterion: {criterion}" if criterion
-                                else f"n = {n}",
+            said = f"n = {n} · criterion: {criterion}" if criterion else f"n = {n}"
+            if calibration.result == "fail":
+                said += " · the paper's own data fail this criterion: it does not test the paper"
+            verdict_cell = cell(f"<strong>{symbol} {escape(verdict)}</strong>", said,
                                 f' class="verdict" style="background:{colour};min-width:9em"')
             ours = cell(f"<strong>{escape(row['ours (mean ± 95 % CI over seeds)'])}</strong>",
                         detail)

@@ -75,6 +75,7 @@ def test_every_verdict_line_prints_n_why_scale_and_calibration():
     assert "n = 0" in page  # the unmeasured rows say so too
     assert "VGG-16 · CIFAR-10 · 160 ep" in page and "ours: VGG-11×⅛ · Fashion-MNIST 3k" in page
     assert "<strong>fail</strong>" in page and "10 of 12 panels" in page
+    assert "the paper&#x27;s own data fail this criterion" in page
     plan = claims.plan_table(_rows())._repr_html_()
     assert "why: float64 rounding" in plan and "10 of 12 panels" in plan
     assert claims.above(1, why="x").described == "95 % CI above 1 (why: x)"
