@@ -51,7 +51,7 @@ class Design:
             raise ConfigError(f"changes has no entry for protocol {missing[0]!r}")
 
     @classmethod
-    def from_parameters(cls, p: Mapping) -> "Design":
+    def from_parameters(cls, p: Mapping) -> Design:
         """The design of the chapter's knobs ``p`` (a mapping with the keys of the ``tost``
         section of notebooks/profiles.yml); sparsities become densities 1 - s."""
         data = DataSpec(p["dataset"], train_subset=p["train_subset"],

@@ -5,7 +5,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from pruninglib.chapters.tost import experiment, figures  # noqa: E402
+from pruninglib.chapters.tost import experiment, figures
 
 
 def test_gain_figure_has_a_panel_per_mask_and_a_line_per_protocol(runs_frame):

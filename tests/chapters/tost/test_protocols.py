@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from pruninglib.chapters.tost.protocols import (COMPONENTS, OWN_COMPONENTS, TOST_RECIPE,
-                                                changes_frame, ghost_schedule,
-                                                ghost_schedule_text, protocol_changes)
+from pruninglib.chapters.tost.protocols import (
+    COMPONENTS,
+    OWN_COMPONENTS,
+    TOST_RECIPE,
+    changes_frame,
+    ghost_schedule,
+    ghost_schedule_text,
+    protocol_changes,
+)
 from pruninglib.config import ConfigError, RunSpec, TrainSpec
 
 
