@@ -167,6 +167,9 @@ def declared(params: Mapping) -> list[claims.Claim]:
     """The chapter's rows for the resolved parameters ``params`` (a notebook's ``P``): texts
     filled in, the scale of every row set (the paper's setting / ours). F1 and F2 have one row
     per PaI method (F1a, F1b, ...), SU one per method of :data:`SU_METHODS` that is run."""
+    for name in ("methods", "width_multipliers", "ntk_widths"):
+        if not params[name]:
+            raise ValueError(f"{name}={params[name]!r} is not allowed: at least one value")
     methods = list(params["methods"])
     multipliers = params["width_multipliers"]
     texts = {"pai": ", ".join(plots.method_label(m) for m in methods),

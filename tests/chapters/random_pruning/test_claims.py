@@ -40,6 +40,11 @@ def test_declared_rows_ids_kinds_and_scales():
     assert by_id["N3"].scale.ours.startswith("3-hidden-layer ReLU MLP, widths 64–256")
 
 
+def test_declared_refuses_an_empty_list_naming_it():
+    with pytest.raises(ValueError, match=r"width_multipliers=\[\] is not allowed"):
+        chapter.declared({**PARAMS, "width_multipliers": []})
+
+
 def test_n3_tests_consistency_with_a_linear_bound():
     n3 = {c.id: c for c in chapter.declared(PARAMS)}["N3"]
     at = lambda mean, half: claims.Estimate(mean, mean - half, mean + half, 5)
