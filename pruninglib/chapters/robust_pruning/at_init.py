@@ -2,10 +2,10 @@
 
 For analyses of pruned networks before training (signal propagation, the measured chi of
 :func:`pruninglib.analysis.eoc.measured_chi`): the run is computed by
-:func:`pruninglib.experiments.run` with ``train.epochs = 0`` and its weights saved, then loaded
-back into a freshly built model. The network returned is therefore exactly the one a training
-run of the same spec starts from (same seed, pruning batch, mask and rescaling), and it is
-cached like any other run.
+:func:`pruninglib.runs.experiments.run` with ``train.epochs = 0`` and its weights saved, then
+loaded back into the network :func:`pruninglib.runs.networks.initial_network` builds. The
+network returned is therefore exactly the one a training run of the same spec starts from
+(same seed, pruning batch, mask and rescaling), and it is cached like any other run.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from torch import nn
 
 from ...config import RunSpec
 from ...data import DATASETS
-from ...runs.experiments import run
 from ...masks import Mask
-from ...models import build_model
-from ...runs.store import ResultStore
+from ...runs.cache import RUN_KIND, store_for
+from ...runs.experiments import run
+from ...runs.networks import initial_network, network_from_tensors
 
 
 def network_at_init(spec: RunSpec, *, results_dir=None, device: str = "auto",
@@ -25,20 +25,19 @@ def network_at_init(spec: RunSpec, *, results_dir=None, device: str = "auto",
     """(model, mask) of ``spec`` right before training, on the CPU, in eval mode.
 
     model: the architecture of ``spec.model`` holding the pruned (and rescaled) initial
-    weights; mask: ``{parameter name: bool tensor}`` over its prunable weights (all True for
-    ``prune.method = 'dense'``).
+    weights; mask: ``{parameter name: bool tensor}`` over its prunable weights, input to
+    output (all True for ``prune.method = 'dense'``). The global torch random state is left
+    as it was.
     """
     at_init = spec.replace(**{"train.epochs": 0})
     result = run(at_init, results_dir=results_dir, device=device, progress=False,
                  save_weights=True, data_root=data_root)
-    tensors = ResultStore(results_dir).load_weights(result.key)
+    tensors = store_for(RUN_KIND, results_dir).load_weights(result.key)
     info = DATASETS[spec.data.name]
-    with torch.random.fork_rng(devices=[]):  # the weights drawn here are overwritten
-        model = build_model(spec.model, info.input_shape, info.num_classes)
-    model.load_state_dict({name[len("param/"):]: t for name, t in tensors.items()
-                           if name.startswith("param/")})
-    mask = {name[len("mask/"):]: t.bool() for name, t in tensors.items()
-            if name.startswith("mask/")}
+    with torch.random.fork_rng(devices=[]):
+        model = initial_network(spec.model, info.input_shape, info.num_classes, spec.seed)
+    stored = network_from_tensors(model, tensors)  # safetensors sorts names: input to output
+    mask = {name: stored[name] for name, _ in model.named_parameters() if name in stored}
     return model.eval(), mask
 
 

@@ -1,9 +1,12 @@
 """Figures of signal propagation and of pruning by initialisation phase (Hayou et al. 2021).
 
 The phase of an initialisation (ordered, Edge of Chaos, chaotic) has one colour in every
-figure (:data:`PHASE_COLORS`, Okabe-Ito like :mod:`pruninglib.plots`); call
-:func:`pruninglib.plots.use_style` first. Lines are means over seeds with 95 % Student-t
-confidence intervals (:class:`pruninglib.claims.Estimate`).
+figure (:data:`PHASE_COLORS`, Okabe-Ito like :mod:`pruninglib.book.plots`); call
+:func:`pruninglib.book.plots.use_style` first. Lines are means over seeds with 95 % Student-t
+confidence intervals. The generic panels (:func:`layer_profiles`,
+:func:`metric_vs_compression`, :func:`metric_vs_depth`) draw tidy frames; the chapter's
+figures (:func:`pruned_layers`, :func:`accuracy_by_init`, :func:`rescaling_accuracy`,
+:func:`residual_by_depth`, :func:`residual_layers`) choose what they show.
 """
 from __future__ import annotations
 
@@ -15,12 +18,21 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from ...book.plots import COMPRESSION_LABEL, mean_ci, compression_ticks, density_ticks
+from ...book.plots import (COMPRESSION_LABEL, compression_ticks, density_ticks, mean_ci,
+                           method_color, method_label)
+from . import tables
+from .inits import PHASES
 
-PHASES = ("ordered", "eoc", "chaotic")
 PHASE_COLORS = {"ordered": "#0072B2", "eoc": "#009E73", "chaotic": "#D55E00"}
 PHASE_MARKERS = {"ordered": "v", "eoc": "o", "chaotic": "^"}
 PHASE_LABELS = {"ordered": "ordered", "eoc": "Edge of Chaos", "chaotic": "chaotic"}
+MARK_STYLES = {  # points on the phase diagrams: (label, marker, colour)
+    "our_eoc": ("our EOC point", "*", PHASE_COLORS["eoc"]),
+    "reference_eoc": ("authors' code's EOC point", "X", "black"),
+    "ordered": ("ordered init used here", PHASE_MARKERS["ordered"], PHASE_COLORS["ordered"]),
+    "chaotic": ("chaotic init used here", PHASE_MARKERS["chaotic"], PHASE_COLORS["chaotic"]),
+}
+CHANCE = 0.1  # test accuracy of a guess on the 10 classes
 
 
 def phase_color(phase: str) -> str:
@@ -59,8 +71,8 @@ def phase_diagrams(diagrams: Mapping[str, object], curves: Mapping[str, tuple],
 
     diagrams: activation -> :func:`pruninglib.analysis.eoc.phase_diagram` frame.
     curves: activation -> (sigma_bs, sigma_ws) of the EOC curve (NaN where there is none).
-    points: optional frame with columns activation, sigma_b, sigma_w, label, marker, color:
-        points drawn on top (e.g. the initialisations used and the reference code's EOC).
+    points: optional frame with columns activation, sigma_b, sigma_w and mark (a key of
+        :data:`MARK_STYLES`): points drawn on top (:func:`.inits.phase_diagram_data`).
     Colour: chi on a log scale clipped to ``chi_range`` (blue ordered, red chaotic).
     """
     names = list(diagrams)
@@ -77,10 +89,11 @@ def phase_diagrams(diagrams: Mapping[str, object], curves: Mapping[str, tuple],
         ax.plot(sigma_bs, sigma_ws, color="black", lw=2.2, label="Edge of Chaos (χ = 1)")
         if points is not None:
             for _, p in points[points["activation"] == name].iterrows():
-                big = p["marker"] == "*"  # drawn large and first: other marks may sit on it
-                ax.scatter(p["sigma_b"], p["sigma_w"], marker=p["marker"], s=260 if big else 70,
-                           color=p["color"], edgecolor="white", linewidth=1.0,
-                           zorder=4 if big else 5, label=p["label"])
+                label, marker, color = MARK_STYLES[p["mark"]]
+                big = marker == "*"  # drawn large and first: other marks may sit on it
+                ax.scatter(p["sigma_b"], p["sigma_w"], marker=marker, s=260 if big else 70,
+                           color=color, edgecolor="white", linewidth=1.0,
+                           zorder=4 if big else 5, label=label)
         ax.set_title(name)
         ax.set_xlabel("bias standard deviation σ_b")
         box = dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.8, lw=0)
@@ -261,3 +274,71 @@ def metric_vs_depth(runs, *, depth: str, hue: str, col: str, colors: Mapping, la
     fig.tight_layout()
     _legend_below(fig, axes, offset=0.0)
     return fig
+
+
+# -- the chapter's figures ------------------------------------------------------------------
+def _criterion_title(activation, method) -> str:
+    return f"{activation}, {method_label(method)}"
+
+
+def pruned_layers(train_layers, density: float):
+    """Density of every layer the SNIP / magnitude criteria keep at ``density`` in the
+    trained MLPs (no rescaling), one line per phase; panels by activation x criterion."""
+    return layer_profiles(tables.plain_profiles(train_layers, density), row="activation",
+                          col="prune.method", global_density=density, title=_criterion_title)
+
+
+def accuracy_by_init(train_runs, methods: Sequence[str]):
+    """Test accuracy (%) of the MLPs without rescaling against compression, one line per
+    phase (the dense net at compression 1); panels by activation x criterion."""
+    runs = tables.with_dense_points(train_runs, methods)
+    return metric_vs_compression(runs[runs["prune.rescale"] == "none"], row="activation",
+                                 col="prune.method", chance=CHANCE, title=_criterion_title,
+                                 ylim=(0, 100))
+
+
+def rescaling_accuracy(train_runs, methods: Sequence[str]):
+    """Test accuracy (%) of the EOC MLPs with (dashed, squares) and without rescaling,
+    against compression, one line per criterion; one panel per activation."""
+    keys = [(m, r) for m in methods for r in ("none", "fan_in")]
+    colors = {f"{m} / {r}": method_color(m) for m, r in keys}
+    markers = {f"{m} / {r}": ("o" if r == "none" else "s") for m, r in keys}
+    labels = {f"{m} / {r}": f"{method_label(m)}{' + rescaling' if r == 'fan_in' else ''}"
+              for m, r in keys}
+    fig = metric_vs_compression(tables.eoc_variants(train_runs).assign(panel="EOC"),
+                                row="activation", col="panel", hue="variant", chance=CHANCE,
+                                colors=colors, markers=markers, labels=labels,
+                                title=lambda a, _: f"{a}, Edge of Chaos init", ylim=(0, 100))
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_marker() == "s":
+                line.set_linestyle("--")
+    return fig
+
+
+RESIDUAL_COLORS = {"standard dense": "#8c8c8c", "Stable dense": "#000000",
+                   "standard snip": method_color("snip"), "Stable snip": PHASE_COLORS["eoc"]}
+RESIDUAL_LABELS = {"standard dense": "standard, dense", "Stable dense": "Stable, dense",
+                   "standard snip": "standard + SNIP", "Stable snip": "Stable + SNIP (SBP-SR)"}
+
+
+def residual_by_depth(res_runs, densities: Sequence[float]):
+    """Test accuracy (%) of standard and Stable residual nets, dense and SNIP-pruned,
+    against the number of residual blocks; one panel per density."""
+    return metric_vs_depth(
+        tables.residual_panels(res_runs, densities), depth="blocks", hue="variant",
+        col="panel", colors=RESIDUAL_COLORS, labels=RESIDUAL_LABELS,
+        xlabel="residual blocks L (log scale)", chance=CHANCE,
+        col_label=lambda d: f"SNIP at {tables.sparsity(d)}", ylim=(0, 100))
+
+
+def residual_layers(res_layers, *, depth: int, density: float, family: str):
+    """Density of every layer SNIP keeps (BN-free scores) in the standard and the Stable
+    residual net of ``depth`` at ``density``."""
+    rows = tables.select(res_layers, {"depth": depth, "prune.method": "snip",
+                                      "prune.density": float(density)})
+    return layer_profiles(
+        rows.assign(panel=f"{family}, depth {depth}", criterion="SNIP, BN-free scores"),
+        row="panel", col="criterion", hue="net", global_density=density,
+        colors={"standard": method_color("snip"), "Stable": PHASE_COLORS["eoc"]},
+        labels={"standard": "standard", "Stable": "Stable (1/√L)"})

@@ -1,20 +1,13 @@
-"""Pieces of Hayou et al.'s robust pruning: SBP-SR's BN-free scoring, the pruned network at
-initialisation, and the chapter's figures."""
+"""Pieces of Hayou et al.'s robust pruning: SBP-SR's BN-free scoring and the pruned network
+at initialisation."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 from helpers import make_model
-from pruninglib.chapters.robust_pruning import figures as signal_plots
-from pruninglib.chapters.robust_pruning.at_init import network_at_init
+from pruninglib.chapters.robust_pruning.at_init import network_at_init, units_without_inputs
 from pruninglib.config import ConfigError, DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
 from pruninglib.masks import full_mask
 from pruninglib.pruners import ScoringContext, prune
@@ -68,7 +61,10 @@ def test_network_at_init_is_the_pruned_and_rescaled_initial_network(tmp_path):
     pruned_spec = base.replace(**{"prune.method": "snip", "prune.density": 0.3,
                                   "prune.rescale": "fan_in"})
     dense, dense_mask = network_at_init(base, results_dir=tmp_path, device="cpu")
+    state = torch.random.get_rng_state()
     model, mask = network_at_init(pruned_spec, results_dir=tmp_path, device="cpu")
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's stream is kept
+    assert list(mask) == ["features.0.weight", "features.2.weight", "classifier.weight"]
     assert all(bool(m.all()) for m in dense_mask.values())
     kept = sum(int(m.sum()) for m in mask.values())
     total = sum(m.numel() for m in mask.values())
@@ -85,7 +81,7 @@ def test_network_at_init_is_the_pruned_and_rescaled_initial_network(tmp_path):
     for name in ("features.0.bias", "classifier.bias"):  # biases are neither pruned nor scaled
         torch.testing.assert_close(named[name], dense_named[name])
     # the same network the training run starts from: its mask is the run's mask
-    again, again_mask = network_at_init(pruned_spec, results_dir=tmp_path, device="cpu")
+    _, again_mask = network_at_init(pruned_spec, results_dir=tmp_path, device="cpu")
     for name in mask:
         assert torch.equal(mask[name], again_mask[name])
 
@@ -101,49 +97,7 @@ def test_prune_on_the_bn_free_copy_keeps_the_requested_count():
     assert kept == round(0.05 * sum(m.numel() for m in mask.values()))
 
 
-def _runs_frame():
-    rows = []
-    for phase, base in (("ordered", 0.1), ("eoc", 0.8), ("chaotic", 0.2)):
-        for density in (1.0, 0.5, 0.1):
-            for seed in range(3):
-                rows.append({"phase": phase, "prune.density": density, "seed": seed,
-                             "activation": "tanh", "method": "snip", "depth": 8 * (seed + 1),
-                             "test_accuracy": base * density ** 0.1 + 0.01 * seed})
-    return pd.DataFrame(rows)
-
-
-def test_chapter_figures_draw_from_tidy_frames():
-    runs = _runs_frame()
-    fig = signal_plots.metric_vs_compression(runs, row="activation", col="method", chance=0.1)
-    assert len(fig.axes) == 1 and fig.axes[0].get_xscale() == "log"
-    fig = signal_plots.metric_vs_depth(runs, depth="depth", hue="phase", col="method",
-                                       colors=signal_plots.PHASE_COLORS,
-                                       labels=signal_plots.PHASE_LABELS)
-    assert fig.axes[0].get_xscale() == "log"
-    layers = pd.DataFrame([{"activation": "tanh", "method": "snip", "phase": phase,
-                            "layer_index": i, "seed": 0,
-                            "density": 0.0 if (phase == "ordered" and i < 2) else 0.3}
-                           for phase in signal_plots.PHASES for i in range(5)])
-    fig = signal_plots.layer_profiles(layers, row="activation", col="method",
-                                      global_density=0.3)
-    assert fig.axes[0].get_yscale() == "log"
-    grid = pd.DataFrame([{"sigma_b": b, "sigma_w": w, "chi": w / (1 + b)}
-                         for b in (0.0, 0.5, 1.0) for w in (0.5, 1.0, 2.0)])
-    points = pd.DataFrame([{"activation": "tanh", "sigma_b": 0.2, "sigma_w": 1.3,
-                            "label": "EOC", "marker": "*", "color": "black"}])
-    fig = signal_plots.phase_diagrams({"tanh": grid}, {"tanh": ([0, 1], [1, 2])}, points)
-    assert fig.axes[0].get_xlabel().startswith("bias")
-    theory = pd.DataFrame([{"activation": "tanh", "phase": p, "layer": l, "c": 0.5, "q": 1.0}
-                           for p in signal_plots.PHASES for l in range(1, 4)])
-    measured = theory.assign(pair=0)
-    fig = signal_plots.propagation(theory, measured)
-    assert fig.axes[1].get_yscale() == "log"
-    np.testing.assert_equal(len(fig.axes), 2)
-
-
 def test_units_without_inputs_counts_empty_rows():
-    from pruninglib.chapters.robust_pruning.at_init import units_without_inputs
-
     mask = {"a": torch.tensor([[True, False], [False, False], [False, False], [True, True]]),
             "conv": torch.zeros(2, 3, 3, 3, dtype=torch.bool)}
     mask["conv"][1, 2, 0, 0] = True

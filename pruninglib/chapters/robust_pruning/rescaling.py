@@ -1,0 +1,78 @@
+"""The measured chi of pruned networks before training, with and without the rescaling trick.
+
+One cached task of kind ``chi`` per network (:func:`chi_task`): the network a run starts from
+(:func:`.at_init.network_at_init`) and the growth factor per layer of a small perturbation of
+``inputs`` test images (:func:`pruninglib.analysis.eoc.measured_chi`, geometric mean over the
+hidden layers after the first ``skip``), plus the fraction of units left without any incoming
+weight. :func:`chi_study` runs the chapter's grid of them on any executor.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ...analysis import eoc
+from ...config import DataSpec, RunSpec, TrainSpec
+from ...data import load_data_once
+from ...runs.cache import Context, Output, Task
+from ...runs.executors import execute
+from .at_init import network_at_init, units_without_inputs
+from .sweeps import mlp_model
+
+RESCALES = ("none", "fan_in")
+
+
+def chi_task(run_spec: RunSpec, inputs: int, skip: int) -> Task:
+    """The measured chi of ``run_spec``'s network at initialisation, through the first
+    ``inputs`` test images, skipping ``skip`` hidden layers (kind ``chi``). The run is taken
+    with ``train.epochs = 0``: the task does not depend on the training budget."""
+    at_init = run_spec.replace(**{"train.epochs": 0})
+    return Task.make("chi", {"run": at_init.to_dict(), "inputs": int(inputs),
+                             "skip": int(skip)}, compute_chi)
+
+
+def compute_chi(spec: dict, context: Context) -> Output:
+    """Compute function of :func:`chi_task`: payload chi (dimensionless; 1 on the EOC) and
+    inputless (mean over layers of the fraction of units with no incoming weight); the
+    perturbation is drawn from a generator seeded with the run's seed."""
+    run_spec = RunSpec.from_dict(spec["run"])
+    net, mask = network_at_init(run_spec, results_dir=context.results_dir,
+                                device=context.device, data_root=context.data_root)
+    probe = load_data_once(run_spec.data, root=context.data_root).test_x[:spec["inputs"]]
+    chi = eoc.measured_chi(net, probe, skip=spec["skip"],
+                           generator=torch.Generator().manual_seed(run_spec.seed))
+    inputless = float(np.mean(list(units_without_inputs(mask).values())))
+    return Output({"chi": float(chi), "inputless": inputless})
+
+
+def chi_variants(params) -> list[tuple[str, float, str]]:
+    """(method, density, rescale) measured per activation: the dense net, then every
+    criterion at every ``train_densities`` without and with rescaling."""
+    return [("dense", 1.0, "none")] + [(m, d, r) for m in params.methods
+                                       for d in params.train_densities for r in RESCALES]
+
+
+def chi_study(params, *, executor=None, results_dir=None, device="auto",
+              progress: bool = False) -> pd.DataFrame:
+    """Measured chi of the EOC MLPs of ``train_depth`` layers, one row per (activation,
+    method, density, rescale, seed): columns activation, prune.method, prune.density,
+    prune.rescale, seed, chi, inputless."""
+    skip = min(5, params.train_depth - 2)
+    rows, tasks = [], []
+    for activation in params.activations:
+        base = RunSpec(data=DataSpec(**params.data),
+                       model=mlp_model(params, activation, "eoc", params.train_depth),
+                       train=TrainSpec(**params.training))
+        for method, density, rescale in chi_variants(params):
+            for seed in range(params.seeds):
+                spec = base.replace(**{"prune.method": method, "prune.density": density,
+                                       "prune.rescale": rescale, "seed": seed})
+                rows.append({"activation": activation, "prune.method": method,
+                             "prune.density": density, "prune.rescale": rescale,
+                             "seed": seed})
+                tasks.append(chi_task(spec, params.chi_inputs, skip))
+    payloads = execute(tasks, executor=executor, results_dir=results_dir, device=device,
+                       progress=progress)
+    return pd.DataFrame([{**row, "chi": p["chi"], "inputless": p["inputless"]}
+                         for row, p in zip(rows, payloads)])
