@@ -14,19 +14,17 @@ after an ``@`` (``"snip@100"`` is iterative SNIP with 100 rounds on the exponent
 ``"synflow@1"`` single-shot SynFlow); a bare name uses the method's default (100 rounds for
 SynFlow, 1 otherwise).
 
-Seeds follow :func:`pruninglib.experiments.run` (weights from ``derive_seed(seed, "init")``,
+Seeds follow :func:`pruninglib.runs.experiments.run` (weights from ``derive_seed(seed, "init")``,
 the class-balanced scoring batch and random scores from ``derive_seed(seed, "prune")``), so a
 point of the sweep at the data's own input shape has exactly the mask of the training run with
 the same seed. A network at another input shape than the data's (the CIFAR-shaped VGGs scored
 with Fashion-MNIST) gets its scoring batch through :func:`fit_to_shape`; only SNIP and GraSP
 look at it.
 
-The remaining helpers measure what the SynFlow chapter's claims are about: how far the
-conservation law is off at initialisation (:func:`conservation_runs`), which layer a method
-empties first (:func:`collapse_order`), how far below rho_max it collapses
-(:func:`decades_below_max`), the collapse point of trained runs such as IMP
-(:func:`critical_by`), and a method's accuracy margin over the best other method
-(:func:`lead_over_others`).
+The remaining helpers measure what the SynFlow chapter's claims are about: which layer a
+method empties first (:func:`collapse_order`), how far below rho_max it collapses
+(:func:`decades_below_max`) and the collapse point of trained runs such as IMP
+(:func:`critical_by`).
 """
 from __future__ import annotations
 
@@ -40,17 +38,20 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ...analysis import saliency
-from ...analysis.connectivity import critical_compression, effective_mask, max_compression
+from ...analysis.connectivity import (
+    critical_compression,
+    effective_mask,
+    max_compression,
+)
 from ...config import ConfigError, DataSpec, ModelSpec, PruneSpec
 from ...data import DATASETS, class_balanced_batch, load_data_once
-from ...seeds import derive_seed
 from ...masks import Mask, full_mask
 from ...models import build_model
 from ...pruners import ScoringContext, prune
 from ...runs.cache import Context, Output, Task
 from ...runs.executors import execute
 from ...runs.networks import initial_network
+from ...seeds import derive_seed
 from ...train import resolve_device
 
 _FORMAT = 1  # bump when the stored payload of a point changes
@@ -196,7 +197,7 @@ def scoring_context(dataset, per_class: int, seed: int, input_shape: Sequence[in
     """The pruning context of run ``seed``: a class-balanced batch of ``per_class`` training
     images per class of ``dataset`` (a :class:`pruninglib.data.Dataset`), fitted to
     ``input_shape`` (:func:`fit_to_shape`), and the generator that drew it, which goes on to
-    draw random scores (as :func:`pruninglib.experiments.run` does)."""
+    draw random scores (as :func:`pruninglib.runs.experiments.run` does)."""
     generator = torch.Generator().manual_seed(derive_seed(seed, "prune"))
     x, y = class_balanced_batch(dataset.train_x, dataset.train_y, per_class, generator)
     if tuple(x.shape[1:]) != tuple(input_shape):
@@ -213,8 +214,10 @@ def collapse_summary(frame: pd.DataFrame) -> pd.DataFrame:
     smallest tested one collapses already); rho_cr_effective, the same with no *effective*
     weight (a layer cut off from the input or the output counts as collapsed);
     rho_disconnected, the largest before no input-output path is left at all (differs from
-    rho_cr_effective only where skip connections bypass a collapsed layer); the
-    alpha = log10 of the four; first_collapsed, the numbers (from 1 at the input) of the
+    rho_cr_effective only where skip connections bypass a collapsed layer); rho_collapse, the
+    smallest tested compression at which some layer keeps no weight (rho_max if none does:
+    beyond rho_max every method must collapse); the alpha = log10 of the five;
+    first_collapsed, the numbers (from 1 at the input) of the
     layers with no kept weight at the first compression where one appears, joined by ", "
     (empty if none), and whether they include the largest / smallest layer
     (first_is_largest, first_is_smallest; None if no collapse).
@@ -233,8 +236,11 @@ def collapse_summary(frame: pd.DataFrame) -> pd.DataFrame:
                    rho_max=float(group["rho_max"].iloc[0]),
                    rho_cr=critical_compression(rhos, [False] + list(direct)),
                    rho_cr_effective=critical_compression(rhos, [False] + list(effective)),
-                   rho_disconnected=critical_compression(rhos, [False] + list(disconnected)))
-        for name in ("rho_max", "rho_cr", "rho_cr_effective", "rho_disconnected"):
+                   rho_disconnected=critical_compression(rhos, [False] + list(disconnected)),
+                   rho_collapse=float(direct[direct].index.min()) if direct.any()
+                   else float(group["rho_max"].iloc[0]))
+        for name in ("rho_max", "rho_cr", "rho_cr_effective", "rho_disconnected",
+                     "rho_collapse"):
             row["alpha" + name[3:]] = math.log10(row[name])
         first, largest, smallest = "", None, None
         if direct.any():
@@ -267,7 +273,6 @@ def collapse_fraction(frame: pd.DataFrame, value: str = "kept") -> pd.DataFrame:
             .rename("collapsed_fraction").reset_index())
 
 
-
 def decades_below_max(summary: pd.DataFrame, methods: Sequence[str], *, model: str,
                       column: str = "alpha_cr") -> pd.Series:
     """Per seed, the smallest alpha_max - ``column`` (decades of compression between a
@@ -281,7 +286,7 @@ def decades_below_max(summary: pd.DataFrame, methods: Sequence[str], *, model: s
 def critical_by(runs: pd.DataFrame, by: Sequence[str], *,
                 flag: str = "collapsed_layers") -> pd.DataFrame:
     """Critical compression of trained runs: per group of ``by`` columns of an
-    :func:`pruninglib.experiments.sweep` frame, the largest compression before one with
+    :func:`pruninglib.runs.experiments.sweep` frame, the largest compression before one with
     ``flag`` > 0 (default: a layer with no effective weight), as rho_cr and alpha_cr."""
     rows = []
     for ident, group in runs.groupby(list(by)):
@@ -289,23 +294,6 @@ def critical_by(runs: pd.DataFrame, by: Sequence[str], *,
         rows.append({**dict(zip(by, ident if isinstance(ident, tuple) else (ident,))),
                      "rho_cr": rho, "alpha_cr": math.log10(rho) if rho > 0 else math.nan})
     return pd.DataFrame(rows)
-
-
-def lead_over_others(runs: pd.DataFrame, method: str, *, where: dict,
-                     value: str = "test_accuracy") -> pd.Series:
-    """Per seed, ``value`` of ``method`` minus the best ``value`` of any other method, over
-    the rows matching ``where`` (column -> value; floats matched to 1e-9 relative): positive
-    when ``method`` beats every other method of that seed. Empty if nothing matches."""
-    part = runs
-    for column, wanted in where.items():
-        col = part[column]
-        part = part[(col - wanted).abs() <= 1e-9 * abs(wanted)] if isinstance(wanted, float) \
-            else part[col == wanted]
-    by_method = part.pivot_table(index="seed", columns="prune.method", values=value)
-    if method not in by_method or by_method.shape[1] < 2:
-        return pd.Series(dtype=float)
-    others = by_method.drop(columns=method).max(axis=1)
-    return (by_method[method] - others).dropna()
 
 
 def collapse_order(summary: pd.DataFrame, *, smallest: Sequence[str] = ("random",),
@@ -320,41 +308,3 @@ def collapse_order(summary: pd.DataFrame, *, smallest: Sequence[str] = ("random"
     part["as_predicted"] = pd.array([np.nan if f is None else float(f) for f in flag],
                                     dtype="float")
     return part
-
-
-def conservation_runs(nets: Sequence[tuple], seeds: Sequence[int], dataset,
-                      per_class: int) -> tuple[pd.DataFrame, dict]:
-    """How far the conservation law is off at initialisation, for several networks.
-
-    nets: (label, ModelSpec, input_shape, bn_mode, objectives) per network; objectives from
-    :data:`pruninglib.analysis.saliency.OBJECTIVES`, computed with BatchNorm in ``bn_mode``.
-    dataset: the :class:`pruninglib.data.Dataset` of the scoring batches (``per_class``
-    images per class, seed by seed as :func:`scoring_context` draws them).
-
-    Returns a frame with one row per (network, seed, objective): network, model, batchnorm,
-    bn_mode, objective, seed, unit_error (:func:`~pruninglib.analysis.saliency.
-    conservation_error`, NaN for residual nets), cut_error (:func:`~pruninglib.analysis.
-    saliency.total_spread` of the first and last layer), layer_spread (of all layers),
-    size_slope; and the saliencies of the first network's first seed by objective.
-    """
-    rows, example = [], {}
-    for label, spec, shape, bn_mode, objectives in nets:
-        for seed in seeds:
-            model = initial_network(spec, shape, dataset.num_classes, seed)
-            ctx = scoring_context(dataset, per_class, seed, shape)
-            for objective in objectives:
-                s = saliency.saliency(model, objective, input_shape=shape, x=ctx.x, y=ctx.y,
-                                      bn_mode=bn_mode)
-                names = list(s)
-                residual = spec.name.startswith(("resnet", "resmlp"))
-                rows.append({
-                    "network": label, "model": spec.name, "batchnorm": any(
-                        isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()),
-                    "bn_mode": bn_mode, "objective": objective, "seed": seed,
-                    "unit_error": math.nan if residual else saliency.conservation_error(s),
-                    "cut_error": saliency.total_spread(s, [names[0], names[-1]]),
-                    "layer_spread": saliency.total_spread(s),
-                    "size_slope": saliency.size_slope(s)})
-                if label == nets[0][0] and seed == seeds[0]:
-                    example[objective] = s
-    return pd.DataFrame(rows), example

@@ -2,8 +2,8 @@
 per layer against layer size, remaining-fraction heat maps, critical compressions, and
 accuracy against compression with a min-max band over seeds.
 
-Method labels may carry a round count (``"snip@100"``, see :mod:`pruninglib.collapse`): they
-take the base method's colour and marker from :mod:`pruninglib.plots`, drawn dashed.
+Method labels may carry a round count (``"snip@100"``, see :mod:`.collapse`): they
+take the base method's colour and marker from :mod:`pruninglib.book.plots`, drawn dashed.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from matplotlib.ticker import NullFormatter
 
 from ...book import plots
 from .collapse import collapse_fraction, heatmap_table
+from .study import name_with_width
 
 
 def variant_label(label: str) -> str:
@@ -71,7 +72,8 @@ def conservation_scatter(flows: Mapping[str, pd.DataFrame], *, title: str | None
         ax.set_xlabel("|saliency in| (log)")
     axes[0][0].set_ylabel("|saliency out| (log)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    return plots.legend_below(fig, handles, labels, title=title, ncol=4, offset=0.16, markerscale=2.5)
+    return plots.legend_below(fig, handles, labels, title=title, ncol=4, offset=0.16,
+                              markerscale=2.5)
 
 
 def score_per_layer(layers: Mapping[str, pd.DataFrame], *, title: str | None = None):
@@ -117,11 +119,15 @@ def remaining_heatmaps(frame: pd.DataFrame, *, methods: Sequence[str] | None = N
     """Fraction of each layer's weights still effective (on an input-output path), layer x
     compression, one panel per method label (mean over seeds, log colour scale).
 
-    frame: a :func:`pruninglib.collapse.collapse_sweep` frame of one model. A cross: the
+    frame: a :func:`.collapse.collapse_sweep` frame of one model. A cross: the
     layer keeps no weight at all in some seed (layer collapse); a circle: it keeps weights
     but none on a path (white cells: nothing effective left in any seed). The last column is
-    rho_max = N / L. The colour bar takes the first free panel slot.
+    rho_max = N / L. The colour bar takes the first free panel slot. ``title`` defaults to
+    "<network ×width>: fraction of each layer left on a path".
     """
+    if title is None:
+        title = (f"{name_with_width(frame['model.name'].iloc[0], frame['model.width'].iloc[0])}"
+                 ": fraction of each layer left on a path")
     methods = _order(frame["method"]) if methods is None else list(methods)
     ncols = min(ncols, len(methods) + 1)
     nrows = math.ceil((len(methods) + 1) / ncols)
@@ -187,7 +193,7 @@ def critical_compressions(summary: pd.DataFrame, *, title: str | None = None,
     (a layer keeps no weight), open dots the effective one (a layer keeps no weight on an
     input-output path), one dot per seed; the dashed line is rho_max = N / L.
 
-    summary: :func:`pruninglib.collapse.collapse_summary`. A method that never collapses on the
+    summary: :func:`.collapse.collapse_summary`. A method that never collapses on the
     grid sits at the largest tested compression (rho_max); one that collapses at the first
     grid point at 0 (rho = 1).
     """
@@ -241,7 +247,7 @@ def accuracy_band(runs: pd.DataFrame, dense: pd.DataFrame | None = None, *,
     over seeds, the band its min-max range (the paper's Fig. 6 style); dense runs at rho = 1
     join every method's line; the dotted line is chance.
 
-    runs: :func:`pruninglib.experiments.sweep` frame (prune.density, seed, test_accuracy,
+    runs: :func:`pruninglib.runs.experiments.sweep` frame (prune.density, seed, test_accuracy,
     ``by`` and ``label`` columns; ``label`` names the line, e.g. prune.method or the number
     of IMP cycles).
     """

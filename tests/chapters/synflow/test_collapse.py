@@ -1,5 +1,6 @@
 """Prune-only collapse sweeps: critical compression on a hand-built net, rho_max = N / L,
-agreement with the training runs' masks, caching, and the chapter's comparison helpers."""
+agreement with the training runs' masks, caching (a process pool, then loaded), the collapse
+helpers, and the conservation law at initialisation."""
 from __future__ import annotations
 
 import math
@@ -7,12 +8,19 @@ import math
 import pandas as pd
 import pytest
 import torch
-
 from helpers import make_model
-from pruninglib.chapters.synflow import collapse
-from pruninglib.config import ConfigError, DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
-from pruninglib.runs.experiments import run
+
+from pruninglib.chapters.synflow import collapse, conservation
+from pruninglib.config import (
+    ConfigError,
+    DataSpec,
+    ModelSpec,
+    PruneSpec,
+    RunSpec,
+    TrainSpec,
+)
 from pruninglib.pruners import ScoringContext, prune
+from pruninglib.runs.experiments import run
 
 SYNTHETIC = DataSpec("synthetic")
 SMALL = ModelSpec("mlp", hidden=(16, 8), bias=False)
@@ -53,12 +61,17 @@ def test_critical_compression_of_a_hand_built_net_is_known_by_hand():
     assert summary["rho_cr_effective"] == 2.0 and summary["rho_disconnected"] == 2.0
     assert summary["n_weights"] == 18 and summary["n_layers"] == 2
     assert summary["alpha_max"] == pytest.approx(math.log10(9))
+    assert summary["rho_collapse"] == 4.5  # the first tested compression with an empty layer
     assert summary["first_collapsed"] == "2"  # layer numbers from 1 at the input
     assert summary["first_is_smallest"] and not summary["first_is_largest"]
     # a grid that starts beyond the first collapse: rho = 1 (no pruning) is the last safe point
     late = collapse.collapse_summary(frame[frame["compression"] >= 3.0]).iloc[0]
     assert late["rho_cr"] == 3.0 and late["rho_cr_effective"] == 1.0
     assert late["alpha_cr_effective"] == 0.0
+    # no collapse on the grid: the first collapse is put at rho_max (none can come later)
+    early = collapse.collapse_summary(frame[frame["compression"] <= 3.0]).iloc[0]
+    assert early["rho_collapse"] == 9.0 and early["alpha_collapse"] == pytest.approx(
+        math.log10(9))
 
 
 def test_rho_max_is_weights_per_layer_and_ends_the_grid(tmp_path):
@@ -94,8 +107,8 @@ def test_a_sweep_point_has_the_mask_of_the_training_run_with_that_seed(tmp_path,
 
 def test_sweep_points_run_on_a_process_pool_and_are_loaded_not_recomputed(tmp_path,
                                                                           monkeypatch):
-    kwargs = dict(data=SYNTHETIC, compressions=[10.0, 100.0], results_dir=tmp_path,
-                  progress=False)
+    kwargs = {"data": SYNTHETIC, "compressions": [10.0, 100.0], "results_dir": tmp_path,
+              "progress": False}
     first = collapse.collapse_sweep(SMALL, ["magnitude", "synflow@1"], [0, 1],
                                     executor="pool:2", **kwargs)
     assert len(list((tmp_path / "collapse").glob("*/*/result.json"))) == 8
@@ -132,9 +145,12 @@ def test_fit_to_shape_repeats_channels_and_pads_centred():
 def test_decades_below_max_takes_the_worst_method_per_seed():
     summary = pd.DataFrame({"model.name": ["m"] * 4, "method": ["a", "b", "a", "b"],
                             "seed": [0, 0, 1, 1], "alpha_max": [5.0] * 4,
-                            "alpha_cr": [2.0, 3.0, 5.0, 4.5]})
+                            "alpha_cr": [2.0, 3.0, 5.0, 4.5],
+                            "alpha_collapse": [2.5, 3.5, 5.0, 5.0]})
     gaps = collapse.decades_below_max(summary, ["a", "b"], model="m")
     assert gaps.to_dict() == {0: 2.0, 1: 0.0}
+    first = collapse.decades_below_max(summary, ["b"], model="m", column="alpha_collapse")
+    assert first.to_dict() == {0: 1.5, 1: 0.0}
     assert collapse.decades_below_max(summary, ["c"], model="m").empty
 
 
@@ -145,16 +161,6 @@ def test_critical_by_reads_collapse_of_trained_runs():
     out = collapse.critical_by(runs, ["prune.iterations"]).set_index("prune.iterations")
     assert out.loc[1, "alpha_cr"] == pytest.approx(1.0)
     assert out.loc[3, "alpha_cr"] == pytest.approx(2.0)
-
-
-def test_lead_over_others_is_per_seed_margin_to_the_best_other_method():
-    runs = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1],
-                         "prune.method": ["synflow", "snip", "random"] * 2,
-                         "prune.density": [0.01] * 6,
-                         "test_accuracy": [0.8, 0.7, 0.75, 0.6, 0.65, 0.1]})
-    lead = collapse.lead_over_others(runs, "synflow", where={"prune.density": 0.01})
-    assert lead.to_dict() == pytest.approx({0: 0.05, 1: -0.05})
-    assert collapse.lead_over_others(runs, "synflow", where={"prune.density": 0.1}).empty
 
 
 def test_collapse_order_checks_the_papers_prediction_per_method():
@@ -172,7 +178,7 @@ def test_conservation_runs_report_exact_conservation_on_a_bias_free_mlp():
     nets = [("MLP", SMALL, (1, 8, 8), "eval", ("snip", "synflow")),
             ("ResNet", ModelSpec("resnet20", width=0.25, bias=False), (1, 8, 8), "eval",
              ("synflow",))]
-    frame, example = collapse.conservation_runs(nets, [0, 1], load_data(SYNTHETIC), 2)
+    frame, example = conservation.conservation_runs(nets, [0, 1], load_data(SYNTHETIC), 2)
     assert len(frame) == 2 * 2 + 2 and set(example) == {"snip", "synflow"}
     mlp = frame[frame["network"] == "MLP"]
     assert (mlp["unit_error"] < 1e-12).all() and (mlp["layer_spread"] < 1e-12).all()
