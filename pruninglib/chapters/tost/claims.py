@@ -65,8 +65,8 @@ T3_SCOPE = claims.Claim(
            "CIFAR-10)")
 T2 = claims.Claim(
     id="T2-{component}", paper=TOST,
-    statement="Used alone, {component_label} (one of ToST's four tricks) improves accuracy at "
-              "very high sparsity.",
+    statement="Used alone, the trick '{component_label}' (one of ToST's four) improves "
+              "accuracy at very high sparsity.",
     metric="{component_label} − default, mean over masks and sparsities {very_high}, " + _GAIN,
     criterion=claims.above(0.0, "pp", why=_HELPS))
 TOST_ROWS = (T1, T1_OTHER_MASKS, T3A, T3_SCOPE, T2)
@@ -81,8 +81,8 @@ OWN_T3B = claims.Claim(
     criterion=claims.within(0.0, 1.0, "pp", why="±1 pp: the claims sheet's 'about zero'"))
 OWN_FAN_IN = claims.Claim(
     id="own-{component}", paper=OWN,
-    statement="Used alone, {component_label} (Hayou et al.'s trick, not ToST's) improves "
-              "accuracy at very high sparsity.",
+    statement="Used alone, the trick '{component_label}' (Hayou et al.'s, not ToST's) "
+              "improves accuracy at very high sparsity.",
     metric="{component_label} − default, mean over masks and sparsities {very_high}, " + _GAIN,
     criterion=claims.above(0.0, "pp", why="0 = no gain"))
 OWN_ROWS = (OWN_T3B, OWN_FAN_IN)
