@@ -18,7 +18,7 @@ PREDICTOR_STYLE = {
     "narc_mean": {"color": "#009E73", "marker": "^", "ls": "-"},
     "imdb_density_only": {"color": "#000000", "marker": "x", "ls": "--"},
 }
-"""Line style of each predictor of :data:`pruninglib.ramanujan.PREDICTORS`."""
+"""Line style of each predictor of :data:`.correlations.PREDICTORS`."""
 
 
 def _panels(frame: pd.DataFrame, models: Sequence[str] | None) -> list[str]:
@@ -28,10 +28,10 @@ def _panels(frame: pd.DataFrame, models: Sequence[str] | None) -> list[str]:
         else list(dict.fromkeys(frame["model.name"]))
 
 
-def _legend_below(fig, ax, offset: float = -0.04) -> None:
+def _legend_below(fig, ax):
+    """One legend below the panels, from ``ax``'s lines (:func:`pruninglib.book.plots.legend_below`)."""
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 4),
-               bbox_to_anchor=(0.5, offset))
+    return plots.legend_below(fig, handles, labels, ncol=4, offset=0.02)
 
 
 def metrics_vs_compression(frame: pd.DataFrame, metrics: Mapping[str, str], *,
@@ -61,9 +61,7 @@ def metrics_vs_compression(frame: pd.DataFrame, metrics: Mapping[str, str], *,
                 ax.set_title(plots.model_label(model))
             if i == len(metrics) - 1:
                 ax.set_xlabel(plots.COMPRESSION_LABEL)
-    fig.tight_layout()
-    _legend_below(fig, axes[0, 0], offset=0.0)
-    return fig
+    return _legend_below(fig, axes[0, 0])
 
 
 def correlations_vs_compression(correlations: pd.DataFrame, labels: Mapping[str, str], *,
@@ -101,9 +99,7 @@ def correlations_vs_compression(correlations: pd.DataFrame, labels: Mapping[str,
         ax.set_xlabel(plots.COMPRESSION_LABEL)
         ax.set_title(plots.model_label(model))
     axes[0, 0].set_ylabel("Spearman ρ(accuracy, predictor)\nacross methods")
-    fig.tight_layout()
-    _legend_below(fig, axes[0, 0])
-    return fig
+    return _legend_below(fig, axes[0, 0])
 
 
 def layer_metric_vs_density(layers: pd.DataFrame, metric: str = "imdb", label: str = "IMDB",
@@ -111,7 +107,7 @@ def layer_metric_vs_density(layers: pd.DataFrame, metric: str = "imdb", label: s
     """One panel per model: the per-layer ``metric`` of every scored layer against the layer's
     density (log axis), coloured by variant for the masks the methods found, grey crosses for
     their layer-shuffled twins (same layer densities, random wiring). ``layers``: a
-    :func:`pruninglib.analysis.mask_graphs.graph_layers` frame (both ``shuffled`` values).
+    :func:`.mask_graphs.graph_layers` frame (both ``shuffled`` values).
     ``models``: panel order."""
     models = _panels(layers, models)
     fig, axes = plt.subplots(1, len(models), squeeze=False, figsize=(5.4 * len(models), 4.3))
@@ -133,6 +129,4 @@ def layer_metric_vs_density(layers: pd.DataFrame, metric: str = "imdb", label: s
         ax.set_xlabel("layer density (kept fraction of the layer, log scale)")
         ax.set_ylabel(f"{label} of the layer")
         ax.set_title(plots.model_label(model))
-    fig.tight_layout()
-    _legend_below(fig, axes[0, 0])
-    return fig
+    return _legend_below(fig, axes[0, 0])

@@ -2,10 +2,12 @@
 
 :func:`graph_layers` scores every masked layer of every run with
 :func:`pruninglib.analysis.graphs.network_graph_metrics` (unweighted, as the reference); the
-mask is the run's own, from :func:`pruninglib.experiments.mask_of` (the stored one, else
-pruned again with the run's seeds, once: the mask is kept). :func:`graph_summary` reduces
-the layers to one row per run with :func:`pruninglib.analysis.graphs.summarize`
-(``imdb_mean``, ``delta_r_mean``, ``narc_mean``, ``perc_ram_by_delta_r``, ...).
+mask is the run's own, from :func:`pruninglib.runs.experiments.mask_of` (the stored one, else
+pruned again with the run's seeds, once: the mask is kept). Each run's scores are one cached
+task (kind ``graphs``, :func:`graph_task`), so a rebuild loads them and a grid of them runs on
+any executor. :func:`graph_summary` reduces the layers to one row per run with
+:func:`pruninglib.analysis.graphs.summarize` (``imdb_mean``, ``delta_r_mean``, ``narc_mean``,
+``perc_ram_by_delta_r``, ...).
 
 With ``twins=True`` each mask is also scored after redrawing each layer's kept positions
 uniformly at random inside the layer (:func:`pruninglib.masks.shuffle_within_layers`, seeded
@@ -20,10 +22,13 @@ from collections.abc import Iterable
 import pandas as pd
 import torch
 
+from ...analysis.graphs import METHODS, network_graph_metrics, summarize
+from ...config import RunSpec
+from ...masks import shuffle_within_layers
+from ...runs.cache import Context, Output, Task
+from ...runs.executors import execute
 from ...runs.experiments import Result, mask_of
 from ...seeds import derive_seed
-from ...masks import shuffle_within_layers
-from ...analysis.graphs import network_graph_metrics, summarize
 
 ITERATIVE_SNIP = "iter_snip"
 """Variant name of SNIP run for more than one round (the reference's iterSNIP)."""
@@ -31,12 +36,43 @@ ITERATIVE_SNIP = "iter_snip"
 ID_COLUMNS = ("key", "model.name", "variant", "prune.density", "seed", "test_accuracy")
 """Run identifiers carried by every frame of this module."""
 
+_FORMAT = 1  # bump when the payload of a graph task changes: old entries are recomputed
 
-def method_variant(spec) -> str:
+
+def method_variant(spec: RunSpec) -> str:
     """``prune.method``, or ``"iter_snip"`` for SNIP with more than one pruning round."""
     if spec.prune.method == "snip" and spec.prune.rounds > 1:
         return ITERATIVE_SNIP
     return spec.prune.method
+
+
+def graph_task(spec: RunSpec, *, twins: bool = False, method: str = "svd") -> Task:
+    """The cached task (kind ``graphs``) of the graph metrics of ``spec``'s mask (and of its
+    layer-shuffled twin with ``twins``), by eigenvalue route ``method`` ("svd" or "eigsh")."""
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not allowed: " + ", ".join(METHODS))
+    return Task.make("graphs", {"format": _FORMAT, "run": spec.to_dict(),
+                                "twins": bool(twins), "method": method}, compute_graphs)
+
+
+def _table(frame: pd.DataFrame) -> dict:
+    """A frame as JSON-able columns and rows (the store sorts dict keys, not list items)."""
+    return {"columns": list(frame.columns), "rows": frame.to_numpy(dtype=object).tolist()}
+
+
+def compute_graphs(spec: dict, context: Context) -> Output:
+    """Compute function of :func:`graph_task`: the layer rows of the run's mask and, if asked,
+    of its twin (``{"mask": table, "twin": table or None}``, tables as :func:`_table`)."""
+    run = RunSpec.from_dict(spec["run"])
+    mask = mask_of(run, results_dir=context.results_dir, device=context.device,
+                   data_root=context.data_root)
+    payload = {"mask": _table(network_graph_metrics(mask, method=spec["method"])),
+               "twin": None}
+    if spec["twins"]:
+        generator = torch.Generator().manual_seed(derive_seed(run.seed, "graph-shuffle"))
+        twin = shuffle_within_layers(mask, generator)
+        payload["twin"] = _table(network_graph_metrics(twin, method=spec["method"]))
+    return Output(payload)
 
 
 def _identifiers(result: Result) -> dict:
@@ -46,34 +82,39 @@ def _identifiers(result: Result) -> dict:
             "test_accuracy": result.metrics["test_accuracy"]}
 
 
-def graph_layers(results: Iterable[Result], *, results_dir=None, twins: bool = False,
-                 method: str = "svd", device="cpu") -> pd.DataFrame:
+def _layers(table: dict, identifiers: dict) -> pd.DataFrame:
+    layers = pd.DataFrame(table["rows"], columns=table["columns"]).infer_objects()
+    layers.insert(0, "layer_index", range(len(layers)))
+    for position, (name, value) in enumerate(identifiers.items()):
+        layers.insert(position, name, value)
+    return layers
+
+
+def graph_layers(results: Iterable[Result], *, twins: bool = False, method: str = "svd",
+                 executor=None, results_dir=None, device="cpu", data_root=None,
+                 progress: bool = False) -> pd.DataFrame:
     """One row per (run, masked layer): :data:`ID_COLUMNS`, ``shuffled`` (False),
     ``layer_index`` (0 = input side) and the columns of
     :func:`pruninglib.analysis.graphs.network_graph_metrics` (``layer``, ``kind``, degrees,
     ``status``, ``delta_r``, ``imdb``, ``narc``, ...).
 
     twins: also score each mask's layer-shuffled twin (rows with ``shuffled`` True, after the
-        run's own rows; see the module docstring); the mask is found only once for both.
-    results_dir / device: where :func:`pruninglib.experiments.mask_of` finds (or recomputes)
-        each run's mask.
+        run's own rows; see the module docstring).
+    executor / results_dir / device / data_root / progress: as
+        :func:`pruninglib.runs.executors.execute`; each run's scores are one cached task
+        (:func:`graph_task`), its mask found by :func:`pruninglib.runs.experiments.mask_of`.
     method: eigenvalue route of :mod:`pruninglib.analysis.graphs` ("svd" or "eigsh").
     """
+    results = list(results)
+    tasks = [graph_task(r.spec, twins=twins, method=method) for r in results]
+    payloads = execute(tasks, executor=executor, results_dir=results_dir, device=device,
+                       data_root=data_root, progress=progress)
     frames = []
-    for result in results:
-        mask = mask_of(result.spec, results_dir=results_dir, device=device)
-        variants = [(False, mask)]
+    for result, payload in zip(results, payloads):
+        ids = _identifiers(result)
+        frames.append(_layers(payload["mask"], {**ids, "shuffled": False}))
         if twins:
-            generator = torch.Generator().manual_seed(
-                derive_seed(result.spec.seed, "graph-shuffle"))
-            variants.append((True, shuffle_within_layers(mask, generator)))
-        for shuffled, graph in variants:
-            layers = network_graph_metrics(graph, method=method)
-            layers.insert(0, "layer_index", range(len(layers)))
-            for position, (name, value) in enumerate(
-                    {**_identifiers(result), "shuffled": shuffled}.items()):
-                layers.insert(position, name, value)
-            frames.append(layers)
+            frames.append(_layers(payload["twin"], {**ids, "shuffled": True}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -84,3 +125,16 @@ def graph_summary(layers: pd.DataFrame) -> pd.DataFrame:
     rows = [{**dict(zip(keys, values)), **summarize(group.reset_index(drop=True))}
             for values, group in layers.groupby(keys, sort=False, dropna=False)]
     return pd.DataFrame(rows)
+
+
+def weight_shares(layers: pd.DataFrame) -> pd.DataFrame:
+    """Per model and masked layer (of the first run of each model): ``layer``, ``kind``,
+    ``dim_in`` × ``dim_out`` (the unrolled graph's sides) and ``share``, the layer's fraction
+    of the model's prunable weights."""
+    masks = layers[~layers["shuffled"].astype(bool)]
+    first = masks.groupby("model.name", sort=False)["key"].first()
+    rows = masks[masks["key"].isin(first)]
+    sizes = rows["dim_in"] * rows["dim_out"]
+    share = sizes / sizes.groupby(rows["model.name"]).transform("sum")
+    return rows.assign(share=share)[["model.name", "layer_index", "layer", "kind", "dim_in",
+                                     "dim_out", "share"]].reset_index(drop=True)

@@ -1,4 +1,5 @@
-"""A run's mask without training (experiments.mask_of) and the graph metrics of runs' masks."""
+"""A run's mask without training (experiments.mask_of) and the graph metrics of runs' masks,
+cached per run (kind ``graphs``)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,8 +7,15 @@ import pytest
 import torch
 
 from pruninglib.analysis.graphs import network_graph_metrics, summarize
-from pruninglib.chapters.ramanujan.mask_graphs import (ID_COLUMNS, graph_layers, graph_summary,
-                                             method_variant)
+from pruninglib.chapters.ramanujan import mask_graphs
+from pruninglib.chapters.ramanujan.mask_graphs import (
+    ID_COLUMNS,
+    graph_layers,
+    graph_summary,
+    graph_task,
+    method_variant,
+    weight_shares,
+)
 from pruninglib.config import DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
 from pruninglib.runs import experiments
 from pruninglib.runs.experiments import mask_of, run
@@ -79,3 +87,23 @@ def test_graph_layers_and_summary_of_runs(tmp_path):
     for column in ("imdb_mean", "delta_r_mean", "narc_mean", "perc_ram_by_imdb", "n_valid"):
         assert row[column] == pytest.approx(reference[column], nan_ok=True)
     assert row["test_accuracy"] == results[0].metrics["test_accuracy"]
+
+    shares = weight_shares(both)
+    assert shares["layer_index"].tolist() == [0, 1, 2]
+    sizes = layers["dim_in"][:3] * layers["dim_out"][:3]
+    assert shares["share"].tolist() == pytest.approx((sizes / sizes.sum()).tolist())
+
+
+def test_graph_scores_are_cached_per_run_and_loaded_not_recomputed(tmp_path, monkeypatch):
+    results = [run(BASE, results_dir=tmp_path, progress=False)]
+    first = graph_layers(results, results_dir=tmp_path, twins=True)
+    key = graph_task(BASE, twins=True).key()
+    assert (tmp_path / "graphs" / key[:2] / key / "result.json").exists()
+    assert graph_task(BASE).key() != key and graph_task(BASE, method="eigsh").key() != \
+        graph_task(BASE).key()
+    monkeypatch.setattr(mask_graphs, "network_graph_metrics",
+                        lambda *a, **k: pytest.fail("recomputed"))
+    again = graph_layers(results, results_dir=tmp_path, twins=True)
+    pd.testing.assert_frame_equal(again, first)
+    with pytest.raises(ValueError, match="method='lanczos' is not allowed: svd, eigsh"):
+        graph_task(BASE, method="lanczos")

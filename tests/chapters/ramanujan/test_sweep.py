@@ -1,0 +1,35 @@
+"""The chapter's training grid, built from its parameters."""
+from __future__ import annotations
+
+from pruninglib.chapters.ramanujan.mask_graphs import method_variant
+from pruninglib.chapters.ramanujan.sweep import base_spec, method_change, sweep_specs
+
+PARAMS = {"models": ["mlp", "conv4"], "dataset": "synthetic", "augment": False,
+          "hidden": [32, 16], "widths": {"mlp": 1.0, "conv4": 0.25},
+          "train_subset": {"mlp": 200, "conv4": None}, "test_subset": {"mlp": 100, "conv4": 50},
+          "epochs": {"mlp": 2, "conv4": 1}, "densities": {"mlp": [0.2, 0.05], "conv4": [0.1]},
+          "methods": ["random", "iter_snip", "synflow"], "iter_snip_rounds": 7, "lr": 0.05,
+          "schedule": "cosine", "weight_decay": 0.0, "batch_size": 64, "seeds": 2}
+
+
+def test_method_change_tells_iterative_snip_by_its_rounds():
+    assert method_change("iter_snip", 7) == {"prune.method": "snip", "prune.iterations": 7}
+    assert method_change("erk", 7) == {"prune.method": "erk"}
+
+
+def test_base_spec_takes_the_models_knobs():
+    mlp, conv = base_spec(PARAMS, "mlp"), base_spec(PARAMS, "conv4")
+    assert mlp.model.hidden == (32, 16) and conv.model.hidden == ()
+    assert conv.model.width == 0.25 and mlp.data.train_subset == 200
+    assert (mlp.train.epochs, conv.train.epochs, conv.data.test_subset) == (2, 1, 50)
+
+
+def test_sweep_specs_cover_models_methods_densities_and_seeds():
+    dense, pruned = sweep_specs(PARAMS)
+    assert [(s.model.name, s.seed) for s in dense] == [("mlp", 0), ("mlp", 1), ("conv4", 0),
+                                                       ("conv4", 1)]
+    assert len(pruned) == 3 * 2 * 2 + 3 * 1 * 2
+    cells = {(s.model.name, method_variant(s), s.prune.density, s.seed) for s in pruned}
+    assert len(cells) == len(pruned)
+    assert ("mlp", "iter_snip", 0.05, 1) in cells and ("conv4", "synflow", 0.1, 0) in cells
+    assert {s.prune.rounds for s in pruned if method_variant(s) == "iter_snip"} == {7}
