@@ -188,12 +188,35 @@ def test_toc_lists_every_notebook_and_nothing_else(profiles):
     assert not unknown, f"add chapters.{unknown[0]} to notebooks/profiles.yml"
 
 
+def _toc_entries(node) -> list[dict]:
+    if isinstance(node, dict):
+        return ([node] if "file" in node else []) + [e for v in node.values()
+                                                     for e in _toc_entries(v)]
+    if isinstance(node, list):
+        return [e for item in node for e in _toc_entries(item)]
+    return []
+
+
 def test_toc_pages_exist():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    files = [toc["root"]] + [entry["file"] for entry in _toc_entries(toc["parts"])]
     for file in files:
         if not file.startswith(book.EXECUTED_DIR.as_posix()):
             assert (ROOT / f"{file}.md").is_file(), file
+
+
+def test_toc_has_one_part_per_paper_with_its_experiment_nested_under_the_paper_page():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    papers = [part for part in toc["parts"]
+              if any(c["file"].startswith("book/") and not c["file"].startswith(
+                  book.EXECUTED_DIR.as_posix()) and c.get("sections") for c in part["chapters"])]
+    assert len(papers) == 7
+    for part in papers:
+        (paper,) = part["chapters"]
+        nested = [s["file"] for s in paper["sections"]]
+        assert len(nested) == 1 and nested[0].startswith(book.EXECUTED_DIR.as_posix()), part
+    first = [c["file"] for c in toc["parts"][0]["chapters"]]
+    assert first == ["book/executed/glance", "book/executed/pai_in_ten_minutes"]
 
 
 def test_config_keeps_the_repository_url_in_one_place():

@@ -196,6 +196,72 @@ def test_no_broken_local_link_or_image(book):
     assert not problems, "broken local links or images:\n" + "\n".join(problems[:20])
 
 
+_OVERFLOW_PROBE = """
+<script>
+window.addEventListener("load", () => {
+  const wide = [];
+  document.querySelectorAll("div.cell_input pre, div.highlight pre").forEach((pre) => {
+    if (pre.clientWidth > 0 && pre.scrollWidth > pre.clientWidth + 1) {
+      const lines = pre.textContent.split("\\n");
+      wide.push(lines.reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 100));
+    }
+  });
+  document.body.setAttribute("data-code-off-column", JSON.stringify(wide));
+});
+</script>
+"""
+
+
+def code_off_the_column(page: Path, width: int = 1200) -> list[str]:
+    """The longest line of every visible code block of ``page`` that needs a horizontal
+    scroll bar at ``width`` px (a probe script is added to a copy of the page)."""
+    probe = page.with_name(f".probe-{page.name}")
+    probe.write_text(page.read_text(encoding="utf-8").replace(
+        "</body>", _OVERFLOW_PROBE + "</body>"), encoding="utf-8")
+    try:
+        dom = _browser(probe.as_uri(), "--dump-dom", f"--window-size={width},1600")
+    finally:
+        probe.unlink(missing_ok=True)
+    found = re.search(r'data-code-off-column="([^"]*)"', dom)
+    assert found, f"the probe did not run on {page}"
+    import json
+
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_no_code_runs_off_the_column_at_1200_px_and_every_page_is_screenshot(book):
+    """Screenshots of every page at 1200 px are kept in _build/screenshots/ (a CI artefact)."""
+    wide = {}
+    for page in _pages(book):
+        name = page.relative_to(book).with_suffix("").as_posix().replace("/", "-")
+        shot = SHOTS / f"{name}.png"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        _browser(page.as_uri(), f"--screenshot={shot}", "--window-size=1200,2400")
+        assert shot.is_file(), f"no screenshot of {page}"
+        lines = code_off_the_column(page)
+        if lines:
+            wide[name] = lines[:3]
+    assert not wide, f"code runs off the column at 1200 px: {wide}"
+
+
+def test_the_overflow_probe_sees_a_long_line(tmp_path):
+    """The check above can fail: a page with one unwrapped 300-character line is caught."""
+    page = tmp_path / "wide.html"
+    page.write_text('<html><body style="width:600px"><div class="highlight"><pre '
+                    'style="white-space:pre;overflow:auto">' + "x = 1  # " + "y" * 300
+                    + "</pre></div></body></html>")
+    assert code_off_the_column(page) and code_off_the_column(page)[0].startswith("x = 1")
+
+
+def test_every_chapter_has_exercises_with_solutions_and_a_download(book):
+    for chapter in ("pai_in_ten_minutes", "pruning_similarity", "synflow", "robust_pruning",
+                    "random_pruning", "ramanujan", "tost", "tprune"):
+        page = (book / "book" / "executed" / f"{chapter}.html").read_text(encoding="utf-8")
+        assert page.count('class="exercise') >= 2, f"{chapter}: fewer than 2 exercises"
+        assert page.count('class="solution') >= 2, f"{chapter}: fewer than 2 solutions"
+        assert "_downloads/" in page and ".csv" in page, f"{chapter}: no CSV download link"
+
+
 def test_glance_page_lists_every_recorded_row_and_ships_claims_csv(book):
     import csv
 

@@ -29,6 +29,7 @@ BUILD_AREA = Path("_build") / "executed"      # papermill's output and timings
 HTML_DIR = Path("_build") / "html"
 TIMINGS_FILE = BUILD_AREA / "timings.json"
 REPORT_FILE = EXECUTED_DIR / "build_report.md"
+TEACHING_TIMES_FILE = EXECUTED_DIR / "teaching_times.md"
 DEFAULT_PROFILE = "cpu"
 
 # Names IPython puts in a notebook's namespace that are not parameters.
