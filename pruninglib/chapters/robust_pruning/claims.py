@@ -30,6 +30,7 @@ PAPER_NUMBERS = {
 PAPER_SCALES = {
     "ffnn": "deep FFNN / CNN (setting not retrieved)",
     "resnet": "ResNet-32/50/104 · CIFAR-10/100 · 160 ep",
+    "theory": "mean-field theory of deep random networks",
 }
 POSITIVELY_HOMOGENEOUS = ("relu", "leaky_relu", "linear")
 
@@ -51,7 +52,7 @@ ROWS = [
          statement="SNIP-pruned deep networks are hard to train.",
          metric="dense − SNIP test accuracy, {first} on the EOC, {mlp}, {low_train}",
          criterion=("above", 5.0, "pp"), why="a clear loss: 5 points, fixed in advance"),
-    dict(id="H2", kind=NOT_MEASURED_KIND, paper=None, scale=None,
+    dict(id="H2", kind=NOT_MEASURED_KIND, paper=None, scale="none", paper_scale="theory",
          statement="The paper analyses magnitude- and gradient-based pruning at "
                    "initialization theoretically.",
          metric="none",
@@ -106,8 +107,12 @@ ROWS = [
          criterion=("above", -1.0, "pp"),
          why="'matches': at most 1 point behind, fixed in advance"),
 ]
-"""The rows in the order of the table. H3a–H3d (collapse off the EOC, per activation and
-phase) take their texts and kind from :func:`collapse_row`."""
+"""The rows in the order of the table. Keys: id; kind; paper (key of :data:`PAPER_NUMBERS`
+and of :data:`PAPER_SCALES`, unless ``paper_scale`` names another); scale (key of
+:func:`our_scales`); statement, metric, why, reason (texts with placeholders); criterion
+(``(kind, threshold[, tolerance], unit)``); activation (index into ``params.activations``).
+H3a–H3d (collapse off the EOC, per activation and ``phase``) take their texts and kind from
+:func:`collapse_row`."""
 
 
 def collapse_row(row: dict, activation: str) -> dict:
@@ -151,7 +156,7 @@ def placeholders(params) -> dict:
 
 def our_scales(params) -> dict[str, str]:
     """Our setting per kind of experiment: ``prune`` (pruned, not trained), ``init``
-    (measured before training), ``train`` (trained MLPs), ``residual``."""
+    (measured before training), ``train`` (trained MLPs), ``residual``, ``none``."""
     seeds = f"{params.seeds} seed{'s' if params.seeds != 1 else ''}"
     mlp = f"{'/'.join(params.activations)} MLP"
     data = _data_text(params.data)
@@ -165,6 +170,7 @@ def our_scales(params) -> dict[str, str]:
         "residual": f"{params.residual_family} depth {max(params.residual_depths)} × "
                     f"{params.residual_width} · {_data_text(params.residual_data)} · "
                     f"{params.residual_training['epochs']} ep · {seeds}",
+        "none": "not measured",
     }
 
 
@@ -196,6 +202,6 @@ def claims_for(params) -> list[Claim]:
             reason=row.get("reason", ""),
             criterion=_criterion(criterion, row["why"].format(**text)) if criterion else None,
             paper_number=PAPER_NUMBERS.get(row["paper"]),
-            scale=Scale(PAPER_SCALES[row["paper"]], scales[row["scale"]])
-            if row["scale"] else None))
+            scale=Scale(PAPER_SCALES[row.get("paper_scale", row["paper"])],
+                        scales[row["scale"]])))
     return out
