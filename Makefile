@@ -1,5 +1,6 @@
 # The study's rituals: `make test` and `make book` (both set up .venv and the data first).
-# PROFILE=smoke|cpu|paper picks the book's experiment sizes (notebooks/profiles.yml).
+# PROFILE=smoke|cpu|paper picks the book's experiment sizes (notebooks/profiles.yml);
+# DRY_RUN=1 checks a profile without running it (e.g. make book PROFILE=paper DRY_RUN=1).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -36,7 +37,11 @@ test: data
 	$(PY) -m pytest -q
 
 book: data
+ifdef DRY_RUN
+	$(PY) -m pruninglib.chapters.dry_run --profile $(PROFILE) $(if $(CHAPTER),--chapter $(CHAPTER))
+else
 	$(PY) -m pruninglib.book build --profile $(PROFILE) $(if $(CHAPTER),--chapter $(CHAPTER))
+endif
 
 benchmarks: data
 	$(PY) benchmarks/run_all.py
