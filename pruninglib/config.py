@@ -336,8 +336,9 @@ class ToSTSpec:
         does (it never switches back, so the evaluated net has the smooth activation).
     ghost_skip_epochs: K >= 1 adds ghost skips (a 1x1 conv + BatchNorm in parallel with every
         conv unit but the first; a linear map beside every linear unit but the first and the
-        classifier) scaled by alpha = 1 - (e - 1) / K in epoch e <= K and removed from epoch
-        K + 1 on (K < train.epochs), so the evaluated net is the plain sparse net; 0 = off.
+        classifier) scaled by alpha = 1 - t / K, t = the training position in epochs (it
+        falls at every step), and removed from epoch K + 1 on (K < train.epochs), so the
+        evaluated net is the plain sparse net; 0 = off.
     gradinit_steps: steps of a GradInit-style search for one scale per weight tensor of the
         pruned net before training (Zhu et al. 2021, as ToST's LRsI uses it); 0 = off.
     """

@@ -83,7 +83,8 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
           mask: Mapping[str, torch.Tensor] | None = None, augment: bool = False,
           progress: bool = True, desc: str = "train", resume: Mapping | None = None,
           on_epoch: Callable[[dict], None] | None = None,
-          before_epoch: Callable[[int], None] | None = None) -> list[dict]:
+          before_epoch: Callable[[int], None] | None = None,
+          before_step: Callable[[int, int, int], None] | None = None) -> list[dict]:
     """Train ``model`` in place for ``spec.epochs`` (a TrainSpec); return one dict per epoch.
 
     Each dict: epoch, lr (at the epoch's end), train_loss (mean over batches, nats),
@@ -97,6 +98,9 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
     before_epoch: called with the epoch number (1-based) before that epoch's first step, e.g.
     to set a schedule of the model's own (:class:`pruninglib.tost.Ghosts`); it must depend on
     the epoch number only, so that a resumed run sees the same schedule.
+    before_step: called before every training step with (epoch, step, steps): the epoch
+    (1-based), the step's index in it (0-based) and the steps per epoch, e.g. to anneal a
+    schedule step by step (:meth:`pruninglib.tricks.Ghosts.set_step`); the same rule holds.
     resume: continue an interrupted training from such a point: a dict with epoch, history,
     optimizer and scheduler (their ``state_dict()``s); the caller restores the model's weights
     and ``generator``'s state to that point. The result is identical to an uninterrupted run.
@@ -120,8 +124,11 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
             before_epoch(epoch)
         model.train()
         loss_sum, correct, seen = 0.0, 0, 0
-        for xb, yb in batches(data.train_x, data.train_y, spec.batch_size,
-                              generator=generator, shuffle=True, augment=augment):
+        for step, (xb, yb) in enumerate(batches(data.train_x, data.train_y, spec.batch_size,
+                                                generator=generator, shuffle=True,
+                                                augment=augment)):
+            if before_step is not None:
+                before_step(epoch, step, steps)
             with _autocast(spec.bf16, device):
                 logits = model(xb)
             loss = F.cross_entropy(logits.float(), yb, label_smoothing=spec.label_smoothing)

@@ -13,8 +13,9 @@ The tricks of a :class:`~pruninglib.config.ToSTSpec`, applied by
   (1x1 weights initialised to the constant 1e-4). In a fully-connected net the 1x1 conv is a
   full linear map (out x in) beside every linear unit but the first and the classifier, our
   extension of the trick to residual MLPs. alpha falls linearly from 1 to 0 over
-  ``ghost_skip_epochs`` epochs (:func:`ghost_alpha`; the schedule is not in the released code,
-  whose alpha stays 1); with alpha = 0 the branch is not computed, and :meth:`Ghosts.remove`
+  ``ghost_skip_epochs`` epochs, a little at every training step (:func:`ghost_alpha`; the
+  schedule is not in the released code, whose alpha stays 1); with alpha = 0 the branch is
+  not computed, and :meth:`Ghosts.remove`
   deletes it, so the evaluated net is the plain sparse net. Ghost parameters are never
   pruned. With BatchNorm the constant init does not make the branch small (BatchNorm
   normalises it): alpha does.
@@ -24,9 +25,9 @@ The tricks of a :class:`~pruninglib.config.ToSTSpec`, applied by
   ``PruneSpec(rescale="fan_in")``; :func:`label_smoothing_for` converts ToST's smoothing to
   torch's convention.
 
-The schedules are functions of the epoch number only (:class:`Ghosts` is driven by
-``train(..., before_epoch=ghosts.set_epoch)``), so a run resumed from a checkpoint sees the
-same schedule.
+The schedules are functions of the training position only (the epoch, and the step within
+it: :class:`Ghosts` is driven by ``train(..., before_epoch=ghosts.set_epoch,
+before_step=ghosts.set_step)``), so a run resumed from a checkpoint sees the same schedule.
 """
 from __future__ import annotations
 
@@ -57,11 +58,16 @@ def smooth_active(spec: ToSTSpec, epoch: int) -> bool:
     return spec.ghost_activation_epochs is None or epoch <= spec.ghost_activation_epochs
 
 
-def ghost_alpha(spec: ToSTSpec, epoch: int) -> float:
-    """Scale of the ghost skips in epoch ``epoch`` (1-based): 1 - (epoch - 1) / K for
-    epoch <= K = ``ghost_skip_epochs`` (1, ..., 1/K), 0 afterwards and when K = 0."""
+def ghost_alpha(spec: ToSTSpec, epoch: int, step: int = 0, steps: int = 1) -> float:
+    """Scale of the ghost skips at step ``step`` (0-based) of ``steps`` in epoch ``epoch``
+    (1-based): 1 - t / K at training position t = epoch - 1 + step / steps (in epochs) while
+    epoch <= K = ``ghost_skip_epochs``, so alpha falls linearly, step by step, from 1 at the
+    first step to 1 / (K steps) at the last step of epoch K; 0 afterwards and when K = 0.
+    With the default step 0 it is the value at an epoch's first step."""
     k = spec.ghost_skip_epochs
-    return 1.0 - (epoch - 1) / k if 0 < k and epoch <= k else 0.0
+    if not 0 <= step < steps:
+        raise ValueError(f"step={step!r} is not allowed: 0 <= step < steps = {steps}")
+    return 1.0 - (epoch - 1 + step / steps) / k if 0 < k and epoch <= k else 0.0
 
 
 def label_smoothing_for(alpha: float, num_classes: int) -> float:
@@ -160,7 +166,8 @@ def _ghost_units(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
 class Ghosts:
     """The ghost neurons and ghost skips of ``spec``, installed on ``model`` in place.
 
-    :meth:`set_epoch` puts the model in a given epoch's state (activation, alpha);
+    :meth:`set_epoch` puts the model in a given epoch's state (activation, alpha at its
+    first step), :meth:`set_step` sets alpha for one training step;
     :meth:`remove` leaves the plain network: ReLU back (or the smooth activation if it never
     switched), ghost skips and their hooks gone. Installs nothing when both tricks are off.
     Raises ConfigError if the model has no ReLU (ghost neurons) or no eligible conv unit
@@ -197,10 +204,17 @@ class Ghosts:
         self.set_epoch(1)
 
     def set_epoch(self, epoch: int) -> None:
-        """State of epoch ``epoch`` (1-based): :func:`smooth_active`, :func:`ghost_alpha`."""
-        smooth, alpha = smooth_active(self.spec, epoch), ghost_alpha(self.spec, epoch)
+        """State of epoch ``epoch`` (1-based): :func:`smooth_active`, and :func:`ghost_alpha`
+        at its first step."""
+        smooth = smooth_active(self.spec, epoch)
         for _, _, ghost in self.activations:
             ghost.smooth = smooth
+        self.set_step(epoch, 0, 1)
+
+    def set_step(self, epoch: int, step: int, steps: int) -> None:
+        """alpha of step ``step`` (0-based) of ``steps`` in epoch ``epoch`` (1-based), as
+        :func:`ghost_alpha` gives it (the activation switches per epoch only)."""
+        alpha = ghost_alpha(self.spec, epoch, step, steps)
         for _, ghost in self.skips:
             ghost.alpha = alpha
 

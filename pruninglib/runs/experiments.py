@@ -294,7 +294,8 @@ def compute_run(spec: dict, context: Context) -> Output:
     history = train(model, data, spec.train, generator=batch_generator,
                     mask=mask, augment=spec.data.augment, progress=progress,
                     desc=f"{spec.prune.method} d={spec.prune.density:.3g} seed {spec.seed}",
-                    resume=resume, on_epoch=on_epoch, before_epoch=ghosts.set_epoch)
+                    resume=resume, on_epoch=on_epoch, before_epoch=ghosts.set_epoch,
+                    before_step=ghosts.set_step)
     ghosts.remove()  # the evaluated net is the plain sparse net
     train_seconds = train_before + time.perf_counter() - start
     if history:

@@ -89,6 +89,32 @@ def test_schedules_by_hand():
     assert not smooth_active(ToSTSpec(), 1) and ghost_alpha(ToSTSpec(), 1) == 0.0
 
 
+def test_alpha_falls_linearly_at_every_step():
+    spec = ToSTSpec(ghost_skip_epochs=2)
+    per_step = [ghost_alpha(spec, e, i, 4) for e in (1, 2) for i in range(4)]
+    assert per_step == pytest.approx([1 - t / 8 for t in range(8)])  # 1, 7/8, ..., 1/8
+    assert ghost_alpha(spec, 3, 0, 4) == 0.0
+    one = ToSTSpec(ghost_skip_epochs=1)  # K = 1: no more a drop from 1 to 0 at once
+    assert [ghost_alpha(one, 1, i, 5) for i in range(5)] == pytest.approx(
+        [1.0, 0.8, 0.6, 0.4, 0.2])
+    with pytest.raises(ValueError, match=r"step=4 is not allowed: 0 <= step < steps = 4"):
+        ghost_alpha(spec, 1, 4, 4)
+
+
+def test_training_sets_alpha_before_every_step(synthetic):
+    model = make_model("resnet20", width=0.25)
+    ghosts = Ghosts(model, ToSTSpec(ghost_skip_epochs=1))
+    seen = []
+    ghosts.skips[0][1].register_forward_hook(
+        lambda m, args, out: seen.append(m.alpha) if m.training else None)
+    spec = TrainSpec(epochs=2, batch_size=64)
+    train(model, synthetic, spec, generator=torch.Generator().manual_seed(0), progress=False,
+          before_epoch=ghosts.set_epoch, before_step=ghosts.set_step)
+    steps = -(-len(synthetic.train_x) // 64)
+    assert steps > 2 and len(seen) == steps  # computed in epoch 1 only, once per step
+    assert seen == pytest.approx([1 - i / steps for i in range(steps)])
+
+
 def test_label_smoothing_matches_tost_targets():
     logits, target, alpha = torch.randn(5, 10, dtype=torch.float64), torch.arange(5), 0.1
     smoothed = torch.full((5, 10), alpha / 9, dtype=torch.float64)
