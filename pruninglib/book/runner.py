@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from ..runs.cache import TIME_LOG_VARIABLE
 from . import glance
 from .parameters import (BUILD_AREA, DEFAULT_PROFILE, EXECUTED_DIR, HTML_DIR, PROFILES_FILE,
                          REPORT_FILE, SOURCE_DIR, TEACHING_TIMES_FILE, TIMINGS_FILE, ParameterError, cpu_model,
@@ -224,10 +225,15 @@ def execute_chapter(root: Path, chapter: str, profile: str, overrides: dict) -> 
     announce.count = 0
     recorded = root / glance.CLAIMS_BUILD_DIR / f"{chapter}.json"
     recorded.unlink(missing_ok=True)  # only this execution's verdict rows
-    saved_env = {name: os.environ.get(name) for name in (CLAIMS_DIR_ENV, CHAPTER_ENV)}
-    # papermill's kernel inherits this environment: verdict_table records its rows there
+    time_log = root / BUILD_AREA / f"{chapter}.compute.jsonl"
+    time_log.unlink(missing_ok=True)  # only this execution's computations
+    saved_env = {name: os.environ.get(name)
+                 for name in (CLAIMS_DIR_ENV, CHAPTER_ENV, TIME_LOG_VARIABLE)}
+    # papermill's kernel inherits this environment: verdict_table records its rows there,
+    # and every cached computation its cost (runs.cache.log_compute_time)
     os.environ[CLAIMS_DIR_ENV] = str((root / glance.CLAIMS_BUILD_DIR).resolve())
     os.environ[CHAPTER_ENV] = chapter
+    os.environ[TIME_LOG_VARIABLE] = str(time_log.resolve())
     cwd = os.getcwd()
     os.chdir(root)  # relative paths in papermill's metadata, never the builder's home folder
     try:
@@ -312,20 +318,24 @@ def write_build_report(root: Path, chapters: list[str], profiles: dict) -> Path:
     """Write ``book/executed/build_report.md`` (included by the "Reproduce this book"
     appendix): hardware, versions and wall time per chapter of the last build."""
     timings = _load_timings(root)
-    lines = ["| chapter | profile | explicit parameters | wall time | executed |",
-             "|---|---|---|---|---|"]
+    lines = ["| chapter | profile | explicit parameters | wall time | training | pruning "
+             "| other computations | rest of the notebook | executed |",
+             "|---|---|---|---|---|---|---|---|---|"]
     total = 0.0
     for chapter in chapters:
         t = timings.get(chapter)
         title = profiles["chapters"].get(chapter, {}).get("title", chapter)
         if t is None:
-            lines.append(f"| {title} | — | — | not executed | — |")
+            lines.append(f"| {title} | — | — | not executed | | | | | — |")
             continue
         total += t["seconds"]
         explicit = ", ".join(f"`{k}={v!r}`" for k, v in t.get("overrides", {}).items()) or "none"
+        split = t.get("split", {})
+        parts = " | ".join(format_seconds(split[k]) if k in split else "—"
+                           for k in ("training", "pruning", "analysis", "notebook"))
         lines.append(f"| {title} | `{t['profile']}` | {explicit} | "
-                     f"{format_seconds(t['seconds'])} | {t['finished']} |")
-    lines.append(f"| **all chapters** | | | **{format_seconds(total)}** | |")
+                     f"{format_seconds(t['seconds'])} | {parts} | {t['finished']} |")
+    lines.append(f"| **all chapters** | | | **{format_seconds(total)}** | | | | | |")
     hardware = "\n".join(f"| {k} | {v} |" for k, v in _hardware().items())
     versions = "\n".join(f"| {k} | {v} |" for k, v in _package_versions().items())
     text = (
@@ -333,7 +343,12 @@ def write_build_report(root: Path, chapters: list[str], profiles: dict) -> Path:
         f"Built from commit `{git_commit(root)}` on "
         f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC.\n\n"
         "**Wall time per chapter** (executing the notebook, including loading cached "
-        "results: a chapter whose runs were all in the run cache takes seconds)\n\n"
+        "results: a chapter whose runs were all in the run cache takes seconds), and where it "
+        "went: training and pruning of the runs computed in this build, other cached "
+        "computations (NTKs, layer similarities, TPrune seeds, ...), and the rest of the "
+        "notebook (loading stored results, tables, figures). Computations on a process pool "
+        "are summed over its workers. Rendering the HTML: "
+        f"{_html_seconds(root)}.\n\n"
         + "\n".join(lines) + "\n\n**Hardware**\n\n| | |\n|---|---|\n" + hardware
         + "\n\n**Versions**\n\n| package | version |\n|---|---|\n" + versions + "\n")
     path = _ensure_executed_dir(root) / REPORT_FILE.name
@@ -342,6 +357,35 @@ def write_build_report(root: Path, chapters: list[str], profiles: dict) -> Path:
 
 
 PROFILE_TIMES_FILE = "timings_by_profile.json"
+
+
+def where_the_time_went(root: Path, chapter: str, wall_seconds: float) -> dict:
+    """Split a chapter's execution into training, pruning and scoring, other cached
+    computations (analyses: NTKs, similarities, ...) and the rest of the notebook (loading
+    cached results, tables, figures), from the computations it logged. Seconds; with a
+    process pool the computations are summed over workers and can exceed the wall time."""
+    split = {"training": 0.0, "pruning": 0.0, "analysis": 0.0}
+    try:
+        lines = (root / BUILD_AREA / f"{chapter}.compute.jsonl").read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        record = json.loads(line)
+        if "train_seconds" in record:
+            split["training"] += record["train_seconds"]
+            split["pruning"] += record.get("prune_seconds", 0.0)
+            split["analysis"] += max(0.0, record["seconds"] - record["train_seconds"]
+                                     - record.get("prune_seconds", 0.0))
+        elif record["kind"] in PRUNING_KINDS:
+            split["pruning"] += record["seconds"]
+        else:
+            split["analysis"] += record["seconds"]
+    split["notebook"] = max(0.0, wall_seconds - sum(split.values()))
+    split["computations"] = len(lines)
+    return {k: round(v, 1) for k, v in split.items()}
+
+
+PRUNING_KINDS = ("collapse", "masks")  # cached kinds that only prune
 
 
 def record_profile_time(root: Path, chapter: str, timing: dict) -> None:
@@ -384,6 +428,14 @@ def write_teaching_times(root: Path, chapters: list[str], profiles: dict) -> Pat
     path = _ensure_executed_dir(root) / TEACHING_TIMES_FILE.name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _html_seconds(root: Path) -> str:
+    try:
+        seconds = json.loads((root / BUILD_AREA / "html_seconds.json").read_text())["seconds"]
+    except (OSError, ValueError, KeyError):
+        return "not measured yet (the report is written before the HTML is built)"
+    return f"{format_seconds(seconds)} at the previous build"
 
 
 def build_html(root: Path) -> None:
@@ -452,7 +504,8 @@ def build(profile: str = DEFAULT_PROFILE, chapters: list[str] | None = None,
                   flush=True)
             timings[chapter] = {
                 "seconds": round(seconds, 1), "profile": profile, "overrides": explicit,
-                "finished": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+                "finished": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                "split": where_the_time_went(root, chapter, seconds)}
             (root / BUILD_AREA).mkdir(parents=True, exist_ok=True)
             (root / TIMINGS_FILE).write_text(json.dumps(timings, indent=1) + "\n")
             record_profile_time(root, chapter, timings[chapter])
@@ -475,6 +528,8 @@ def build(profile: str = DEFAULT_PROFILE, chapters: list[str] | None = None,
         started = time.time()
         print("building the HTML: jupyter-book build . (warnings are errors)", flush=True)
         build_html(root)
+        (root / BUILD_AREA / "html_seconds.json").write_text(
+            json.dumps({"seconds": round(time.time() - started, 1)}))
         print(f"book built in {format_seconds(time.time() - started)}: "
               f"{HTML_DIR / 'index.html'}", flush=True)
 

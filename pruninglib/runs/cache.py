@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -182,6 +183,7 @@ def attempt(task: Task, store: ResultStore, **options) -> dict | None:
         compute = resolve_function(task.function)
         context = Context(store=store, key=key, results_dir=_results_root(store, task.kind),
                           weights=task.weights, **options)
+        started = time.perf_counter()
         try:
             output = compute(task.spec, context)
         except StoreError:
@@ -196,9 +198,29 @@ def attempt(task: Task, store: ResultStore, **options) -> dict | None:
             return None  # taken over by another worker (we were thought dead): theirs counts
         payload = {**output.payload, "key": key}
         store.save(key, payload, output.weights)
+        log_compute_time(task.kind, time.perf_counter() - started, payload)
         store.clear_error(key)
         store.clear_checkpoint(key)
     return payload
+
+
+TIME_LOG_VARIABLE = "PRUNINGLIB_TIME_LOG"
+
+
+def log_compute_time(kind: str, seconds: float, payload: dict) -> None:
+    """Append what a computation cost to the file ``$PRUNINGLIB_TIME_LOG`` names, if set (the
+    book runner sets it per chapter to say where a build's time goes): one JSON line with the
+    kind, the wall seconds and, for training runs, their pruning and training seconds. Lines
+    are appended whole, so the workers of a pool can share the file."""
+    path = os.environ.get(TIME_LOG_VARIABLE)
+    if not path:
+        return
+    metrics = payload.get("metrics", {}) if isinstance(payload, dict) else {}
+    record = {"kind": kind, "seconds": round(seconds, 3),
+              **{k: round(float(metrics[k]), 3) for k in ("prune_seconds", "train_seconds")
+                 if isinstance(metrics.get(k), (int, float))}}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
 
 
 def _results_root(store: ResultStore, kind: str) -> Path:
