@@ -105,12 +105,18 @@ class Criterion:
         return PARTLY if (centre or whole) else NOT_REPRODUCED
 
     def check_verdict(self, estimate: Estimate | None) -> str:
-        """"check passed" if the whole CI meets the criterion (with one replicate: its
-        value, as an identity needs no interval), else "check failed"; or "not measured"."""
+        """"check passed" if the criterion holds in every replicate (an identity or a
+        derivation must hold in each network, so the range of the replicates is judged, not
+        a confidence interval, whose width would only say how many seeds were run), else
+        "check failed"; or "not measured". An estimate without its range (built by hand)
+        is judged by its whole CI, or its value with one replicate."""
         whole, centre = self._meets(estimate)
         if centre is None:
             return NOT_MEASURED
-        passed = centre if estimate.n == 1 else whole
+        if estimate.smallest is not None and estimate.largest is not None:
+            passed = bool(self.holds(estimate.smallest)) and bool(self.holds(estimate.largest))
+        else:
+            passed = centre if estimate.n == 1 else whole
         return CHECK_PASSED if passed else CHECK_FAILED
 
     def _meets(self, estimate: Estimate | None) -> tuple[bool | None, bool | None]:

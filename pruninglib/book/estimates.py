@@ -61,6 +61,8 @@ class Estimate:
     total: int | None = None
     minimum: int | None = None
     what: str = "methods"
+    smallest: float | None = None  # the range over replicates (a check must hold in each)
+    largest: float | None = None
 
     @classmethod
     def from_samples(cls, values: Iterable[float], *, unit: str = "", setting: str = "",
@@ -83,6 +85,7 @@ class Estimate:
         if n == 0:
             return cls(math.nan, -math.inf, math.inf, 0, unit, setting, **extra)
         mean = sum(xs) / n
+        extra.update(smallest=min(xs), largest=max(xs))
         if n == 1:
             return cls(mean, -math.inf, math.inf, 1, unit, setting, **extra)
         sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))

@@ -173,3 +173,15 @@ def test_no_record_without_a_chapter(tmp_path, monkeypatch):
     monkeypatch.setenv(claims.CLAIMS_DIR_ENV, str(tmp_path))
     claims.verdict_table(_rows(), {})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_check_holds_in_every_replicate_whatever_the_number_of_seeds():
+    """An identity is judged on each network: two seeds' wide interval does not fail it, one
+    network that breaks it does."""
+    from pruninglib.book.claims import CHECK_FAILED, CHECK_PASSED, Estimate, below
+
+    criterion = below(-9, why="float64 round-off")
+    tight = Estimate.from_samples([-15.3, -14.9])
+    assert tight.low < -9 < tight.high  # the CI alone would call it failed
+    assert criterion.check_verdict(tight) == CHECK_PASSED
+    assert criterion.check_verdict(Estimate.from_samples([-15.3, -14.9, -3.0])) == CHECK_FAILED
