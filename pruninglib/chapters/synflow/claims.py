@@ -104,6 +104,8 @@ FIXED = {
         metric="the same slope for SNIP's score |θ ∂L/∂θ| (an absolute value: not covered by "
                "the exact law), MLP",
         criterion=claims.below(0.0, why="'lower' in larger layers: any negative slope"),
+        calibration=claims.Calibration(claims.NOT_APPLICABLE, "the released files hold no "
+                                                              "scores"),
         paper_number=claims.PaperNumber("largest layers keep 5–16 × 10⁻⁵ of their weights",
                                         "VGG-16, CIFAR-100, ρ = 10³, SNIP and GraSP", FIG1),
         scale=claims.Scale(AT_INIT, "{mlp} · {data} batch · at init")),
@@ -115,6 +117,8 @@ FIXED = {
                "layer emptied is the predicted one",
         criterion=claims.above(0.75, why="the predicted layer in most cases: one in four may "
                                          "differ"),
+        calibration=claims.Calibration(claims.NOT_APPLICABLE, "Fig. 1's per-layer fractions "
+                                                              "are not typed in"),
         paper_number=claims.PaperNumber(
             "random empties layer 0 (1,728 weights, the smallest); magnitude layers 11–16 "
             "(2.36 M weights each, the largest)", "VGG-16, CIFAR-100, ρ = 10³", FIG1),
@@ -146,6 +150,8 @@ FIXED = {
                   "SynFlow with a single round collapses well below the maximal compression.",
         metric="α_max − α_cr of SynFlow with 1 round, MLP (decades)",
         criterion=claims.above(1.0, why="'well below': a decade of compression, as S1"),
+        calibration=claims.Calibration(claims.NOT_APPLICABLE, "the authors did not run "
+                                                              "single-round SynFlow"),
         scale=claims.Scale("not run by the authors", "{mlp_collapsed}")),
     "S4": claims.Claim(
         id="S4", paper=SYNFLOW,

@@ -48,8 +48,9 @@ def imp_critical(imp: pd.DataFrame) -> pd.DataFrame:
 
 
 def imp_shift(imp: pd.DataFrame, fewest: int, most: int) -> pd.Series:
-    """S4: per seed, α_cr (effective) with ``most`` cycles minus with ``fewest``; empty if
-    they are equal or not both run."""
+    """S4: per seed, α_cr (effective) with ``most`` cycles minus with ``fewest`` (NaN where
+    either collapses at the grid's smallest compression already); empty if they are equal
+    or not both run."""
     by_seed = imp_critical(imp)
     if most <= fewest or fewest not in by_seed or most not in by_seed:
         return pd.Series(dtype=float)
@@ -93,7 +94,7 @@ def estimates(P, *, conservation: pd.DataFrame, summary: pd.DataFrame, runs: pd.
     slope = {o: mlp[mlp["objective"] == o].set_index("seed")["size_slope"]
              for o in ("synflow", "snip")}
     first = P.train_models[0]
-    fewest, most = min(P.imp_cycles), max(P.imp_cycles)
+    shift = imp_shift(imp, min(P.imp_cycles), max(P.imp_cycles))  # NaN: collapsed at once
     results = {
         "S2": sample(log_errors(exact, "unit_error"), setting=where["init"]),
         "S2-conv": sample(log_errors(bn_eval[bn_eval["model"] == conv_vgg], "unit_error"),
@@ -111,7 +112,8 @@ def estimates(P, *, conservation: pd.DataFrame, summary: pd.DataFrame, runs: pd.
                                   setting="trained runs with a collapsed layer"),
         "S5-single": sample(decades_below_max(summary, ["synflow@1"], model="mlp"),
                             unit="decades", setting=where["pruning"]),
-        "S4": sample(imp_shift(imp, fewest, most), unit="decades", setting=where["imp"]),
+        "S4": sample(shift, unit="decades", setting=where["imp"], what="seeds",
+                     entered=int(shift.notna().sum()), total=len(shift)),
         "S7-low": lead(runs, first, 1).estimate(unit="pp", setting=where[f"trained:{first}"]),
     }
     for name in COLLAPSE_CLAIM_MODELS:

@@ -106,6 +106,16 @@ def test_s1_acc_and_s4(results):
     shift = results["S4"]
     # seeds 0, 1: 2.0 - 1.0; seed 2: no collapse on the grid, its largest alpha counts
     assert shift.n == 3 and shift.mean == pytest.approx((1 + 1 + 2) / 3)
+    assert (shift.entered, shift.total, shift.what) == (3, 3, "seeds")
+
+
+def test_s4_counts_seeds_whose_shift_is_undefined():
+    imp = _imp()
+    imp.loc[(imp["seed"] == 0) & (imp["prune.iterations"] == 1), "collapsed_layers"] = 1
+    shift = verdicts.estimates(parameters_for("synflow", "smoke", seeds=3),
+                               conservation=_conservation(), summary=_summary(), runs=_runs(),
+                               imp=imp)["S4"]
+    assert shift.n == 2 and (shift.entered, shift.total) == (2, 3)
 
 
 def test_only_declared_measured_rows_get_an_estimate(results):
