@@ -1,13 +1,23 @@
-"""Pruning-score cost per method on CIFAR-shaped VGG-16 and ResNet-20, and SynFlow's selection:
-ours (exact count, only surviving weights compete) vs the reference's (a k-th value over all N
-scores every round, keep score > threshold), with the masks compared.
+"""Pruning-score cost per method on CIFAR-shaped VGG-16 and ResNet-20; SynFlow's selection,
+ours (exact count, only surviving weights compete) against a reference-style re-implementation
+of the reference's rule (a k-th value over all N scores every round, keep score > threshold),
+with the masks compared; and the whole SynFlow call (100 rounds, VGG-16 with BatchNorm at
+3x32x32, density 0.1, the same initial weights): today's float64 scorer against the float32
+one and, with ``--reference-dir``, against the reference's own ``prune_loop`` (a checkout of
+ganguli-lab/Synaptic-Flow outside this repository; its code is imported from there, never
+copied here).
 
     python benchmarks/bench_pruning.py [--quick] [--threads 2] [--out FILE.json]
+        [--reference-dir PATH] [--call-repeats 1]
+    python benchmarks/bench_pruning.py --only {float64,float32,reference} [--quick] ...
+        (one whole SynFlow call and nothing else, e.g. to time processes from outside)
 """
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import sys
 import time
 
 import torch
@@ -71,14 +81,112 @@ def time_methods(model, input_shape, num_classes, rounds):
     return out
 
 
+SYNFLOW_CALL = {"model": "vgg16", "input_shape": (3, 32, 32), "density": 0.1, "rounds": 100}
+
+
+def _vgg16(width):
+    torch.manual_seed(0)
+    return build_model(ModelSpec("vgg16", width=width), SYNFLOW_CALL["input_shape"], 10)
+
+
+def ours_synflow_call(width, rounds, precision):
+    """Seconds and mask of one ``pruners.prune`` SynFlow call (the call a user makes)."""
+    model = _vgg16(width)
+    ctx = ScoringContext(input_shape=SYNFLOW_CALL["input_shape"])
+    spec = PruneSpec("synflow", density=SYNFLOW_CALL["density"], iterations=rounds)
+    start = time.perf_counter()
+    mask = prune(model, spec, ctx, synflow_precision=precision)
+    return time.perf_counter() - start, {n: m.clone() for n, m in mask.items()}
+
+
+def reference_synflow_call(width, rounds, reference_dir):
+    """Seconds and mask of the reference's ``prune_loop`` with its ``SynFlow`` pruner on its
+    ``vgg16_bn`` (global scope, exponential schedule), loaded with our initial weights."""
+    sys.path.insert(0, str(reference_dir))
+    from Models import lottery_vgg
+    from Pruners.pruners import SynFlow
+    from Utils.generator import masked_parameters
+    from prune import prune_loop
+
+    if width != 1.0:
+        lottery_vgg._plan = lambda num, plan=lottery_vgg._plan: [
+            c if c == "M" else max(1, round(c * width)) for c in plan(num)]
+    ours = _vgg16(width)
+    model = lottery_vgg.vgg16_bn(SYNFLOW_CALL["input_shape"], 10)
+    if width != 1.0:
+        fc = model.fc
+        model.fc = type(fc)(ours.classifier.in_features, 10)
+    theirs = list(model.parameters())
+    mine = list(ours.parameters())
+    assert [p.shape for p in theirs] == [p.shape for p in mine], "layouts differ"
+    with torch.no_grad():
+        for p, q in zip(theirs, mine):
+            p.copy_(q)
+    pruner = SynFlow(masked_parameters(model))
+    loader = [(torch.zeros(1, *SYNFLOW_CALL["input_shape"]), torch.zeros(1))]
+    start = time.perf_counter()
+    try:
+        prune_loop(model, None, pruner, loader, "cpu", SYNFLOW_CALL["density"],
+                   "exponential", "global", rounds)
+    except SystemExit:  # its exact-count check quit()s when ties left the count short
+        pass
+    seconds = time.perf_counter() - start
+    return seconds, [m.bool().clone() for m, _ in pruner.masked_parameters]
+
+
+def synflow_call_comparison(width, rounds, reference_dir, repeats):
+    """The whole SynFlow call, the variants in turn (A B C A B C ...) on the same initial
+    weights; seconds per call (median) and mask entries that differ from today's float64."""
+    variants = ["float64", "float32"] + (["reference"] if reference_dir else [])
+    seconds = {v: [] for v in variants}
+    masks = {}
+    for _ in range(repeats):
+        for v in variants:
+            if v == "reference":
+                t, m = reference_synflow_call(width, rounds, reference_dir)
+            else:
+                t, m = ours_synflow_call(width, rounds, v)
+                m = list(m.values())
+            seconds[v].append(t)
+            masks[v] = m
+    out = {"model": f"vgg16 (BatchNorm) width {width}", "density": SYNFLOW_CALL["density"],
+           "rounds": rounds, "seconds": {v: statistics.median(t) for v, t in seconds.items()},
+           "all_seconds": seconds}
+    base = masks["float64"]
+    total = sum(m.numel() for m in base)
+    out["weights"] = total
+    out["kept"] = {v: int(sum(int(x.sum()) for x in m)) for v, m in masks.items()}
+    out["mask_entries_differing_from_float64"] = {
+        v: int(sum(int((a != b).sum()) for a, b in zip(base, m))) for v, m in masks.items()
+        if v != "float64"}
+    out["speedup_float32_vs_float64"] = out["seconds"]["float64"] / out["seconds"]["float32"]
+    if reference_dir:
+        for v in ("float64", "float32"):
+            out[f"speedup_{v}_vs_reference"] = out["seconds"]["reference"] / out["seconds"][v]
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="width 1/4 models, 20 rounds")
+    parser.add_argument("--quick", action="store_true",
+                        help="width 1/4 models, 20 rounds (method table and SynFlow call)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reference-dir", default=None,
+                        help="a checkout of ganguli-lab/Synaptic-Flow (outside this repository)")
+    parser.add_argument("--call-repeats", type=int, default=1)
+    parser.add_argument("--only", choices=["float64", "float32", "reference"], default=None,
+                        help="time one whole SynFlow call of this variant and exit")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     width, rounds = (0.25, 20) if args.quick else (1.0, 100)
+    if args.only:
+        if args.only == "reference":
+            seconds, _ = reference_synflow_call(width, rounds, args.reference_dir)
+        else:
+            seconds, _ = ours_synflow_call(width, rounds, args.only)
+        print(json.dumps({"variant": args.only, "seconds": seconds}))
+        return
     report = {"threads": args.threads, "width": width, "synflow_rounds": rounds, "models": {}}
     for name in ("vgg16", "resnet20"):
         torch.manual_seed(0)
@@ -88,6 +196,9 @@ def main():
                                                                    rounds)}
         report["models"][name] = entry
         print(name, json.dumps(entry, indent=1), flush=True)
+    report["synflow_call"] = synflow_call_comparison(width, rounds, args.reference_dir,
+                                                     args.call_repeats)
+    print("synflow_call", json.dumps(report["synflow_call"], indent=1), flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(report, f, indent=1)

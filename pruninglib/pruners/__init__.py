@@ -24,12 +24,16 @@ from .selection import AliveWeights, kept_count, schedule_densities, select_per_
 __all__ = ["prune", "ScoringContext", "rescale_fan_in", "magnitude_round"]
 
 
-def prune(model: nn.Module, spec, ctx: ScoringContext) -> Mask:
+def prune(model: nn.Module, spec, ctx: ScoringContext, *,
+          synflow_precision: str | None = None) -> Mask:
     """Mask for ``model`` at ``spec.density`` by ``spec.method`` (a PruneSpec).
 
     ctx carries the pruning batch (SNIP, GraSP), the input shape (SynFlow) and the RNG
     (random scores, ratio methods, shuffling). Method 'imp' needs training and is run by
     :func:`pruninglib.experiments.run`, which calls :func:`magnitude_round` per round.
+    synflow_precision: 'float64' or 'float32' SynFlow scores (see
+    :func:`pruninglib.pruners.scores.synflow_scorer`); None takes ``spec.synflow_precision``
+    where the spec has that field, else 'float64', the precision of every stored result.
     """
     alive = full_mask(model, spec.include_classifier)
     if spec.method == "dense":
@@ -43,7 +47,10 @@ def prune(model: nn.Module, spec, ctx: ScoringContext) -> Mask:
         scores = SCORERS["random"](model, ctx, spec)(alive)
         mask = select_per_layer(scores, alive, dict(zip(alive, counts)), spec.method)
     elif spec.method in SCORERS:
-        scorer = SCORERS[spec.method](model, ctx, spec)
+        if spec.method == "synflow":
+            scorer = SCORERS["synflow"](model, ctx, spec, precision=synflow_precision)
+        else:
+            scorer = SCORERS[spec.method](model, ctx, spec)
         survivors = AliveWeights(alive)
         for d in schedule_densities(spec.density, spec.rounds, spec.schedule):
             scores = scorer(survivors.mask())

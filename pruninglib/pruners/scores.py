@@ -13,8 +13,10 @@ reference code (``ganguli-lab/Synaptic-Flow``, see PEERS.md §1.3-1.7) unless no
   Hessian; the reference removes the *largest* -theta * Hg, i.e. keeps the largest theta * Hg.
 * synflow: |theta * dR/dtheta| with R = 1^T f(1; |theta|): every state tensor (weights, biases,
   BatchNorm affine *and* running statistics) replaced by its absolute value, all-ones input of
-  one sample, BatchNorm in eval mode by default. Computed in float64 (the reference's float32
-  overflows to inf on ResNet-56/110).
+  one sample, BatchNorm in eval mode by default. Computed in float64 by default (the
+  reference's float32 overflows to inf on ResNet-56/110); ``precision='float32'`` computes
+  the same scores up to one common factor in float32 without overflow (see
+  :func:`synflow_scorer`), about twice as fast on the CPU.
 
 BatchNorm while scoring follows ``spec.bn_mode``: 'eval', 'train', or 'none' (the copy has no
 BatchNorm at all: Hayou et al.'s SBP-SR scores a BN-free network, then trains the mask with BN).
@@ -25,6 +27,7 @@ network, as the reference's multiplicative masks do.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..masks import Mask, apply_mask
+from ..models.layers import Residual
 
 Scores = dict[str, torch.Tensor]
 Scorer = Callable[[Mask], Scores]
@@ -133,8 +137,39 @@ def grasp_scorer(model: nn.Module, ctx: ScoringContext, spec) -> Scorer:
     return score
 
 
-def synflow_scorer(model: nn.Module, ctx: ScoringContext, spec) -> Scorer:
-    """|theta * dR/dtheta|, R = sum of the output of the |state| network on an all-ones input."""
+def synflow_scorer(model: nn.Module, ctx: ScoringContext, spec, *,
+                   precision: str | None = None) -> Scorer:
+    """|theta * dR/dtheta|, R = sum of the output of the |state| network on an all-ones input.
+
+    precision: 'float64' (the default, and what every stored result used) or 'float32'; None
+    takes ``spec.synflow_precision`` if the spec has that field, else 'float64'.
+
+    In float32 the scores come out multiplied by one common factor (a power of two), which
+    leaves the ranking unchanged up to rounding: R is positively homogeneous in the signal at
+    every *cut* of the network (the output of each stage of the top-level chain of
+    ``nn.Sequential`` stages and residual blocks, which every input-output path crosses), so
+    rescaling the signal at a cut by s multiplies R, and every score, by s. After each
+    weighted stage the signal is rescaled by a power of two that brings its maximum to [1, 2)
+    (exact in binary floating point), and the shifts further down (biases, BatchNorm running
+    means and betas) by the product of the factors so far, so the network computed is exactly
+    the scaled one. That keeps R of order one on ResNet-110, where the unscaled float32 R is
+    inf. It needs every layer to be positively homogeneous (Linear, Conv, ReLU, pooling,
+    eval-mode BatchNorm, residual blocks): a network with another layer (tanh, GELU, train-mode
+    BatchNorm...) is scored in float64 whatever ``precision`` says (in float32, 1 - tanh**2 of
+    a saturated unit loses most of its digits, which moves the ranking by more than rounding).
+    A round whose float32 scores are not finite is scored again in float64.
+    """
+    if precision is None:
+        precision = getattr(spec, "synflow_precision", "float64")
+    if precision == "float64":
+        return _synflow_float64(model, ctx, spec)
+    if precision == "float32":
+        return _synflow_float32(model, ctx, spec)
+    raise ValueError(f"precision={precision!r} is not allowed: 'float64' or 'float32'")
+
+
+def _synflow_float64(model: nn.Module, ctx: ScoringContext, spec) -> Scorer:
+    """The float64 SynFlow scorer every stored result was computed with (unchanged)."""
     work = _scoring_copy(model, spec.bn_mode).double()
     with torch.no_grad():
         for tensor in work.state_dict().values():
@@ -153,6 +188,127 @@ def synflow_scorer(model: nn.Module, ctx: ScoringContext, spec) -> Scorer:
                 p.copy_(d * alive[n])
         grads = torch.autograd.grad(work(ones).sum(), params)
         return {n: (g * p).detach().abs() for n, g, p in zip(alive, grads, params)}
+    return score
+
+
+_HOMOGENEOUS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ReLU, nn.LeakyReLU, nn.Identity,
+                nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d,
+                nn.AdaptiveAvgPool2d, nn.Flatten, nn.ZeroPad2d, nn.ConstantPad1d,
+                nn.ConstantPad2d, nn.Dropout, nn.Sequential, Residual)
+"""Layers f with f(s x) = s f(x) for s > 0 (given shifts scaled by s), so R scales with the
+signal at a cut. Residual: post(shortcut(x) + scale * branch(x)), homogeneous if its parts are.
+BatchNorm is homogeneous in eval mode only (checked separately); Dropout is off while scoring."""
+
+
+def _cuts(module: nn.Module) -> list[nn.Module]:
+    """The stages of the top-level chain, input to output: children of nn.Sequential
+    containers, recursively, not entering any other module (a residual block is one stage).
+    Every input-output path goes through the output of each of them."""
+    if isinstance(module, nn.Sequential):
+        return [cut for child in module for cut in _cuts(child)]
+    return [module]
+
+
+def _homogeneous(model: nn.Module) -> bool:
+    """Whether every layer of ``model`` is positively homogeneous (see :data:`_HOMOGENEOUS`)."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            if m.training:
+                return False
+        elif not isinstance(m, _HOMOGENEOUS):
+            return False
+    return True
+
+
+def _shifts(module: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(tensor, its value) of every nonzero shift in ``module``: biases, BatchNorm running
+    means and betas (what must scale with the signal for the layer to scale with it)."""
+    out = []
+    for m in module.modules():
+        names = ["bias"]
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            names.append("running_mean")
+        for name in names:
+            t = getattr(m, name, None)
+            if isinstance(t, torch.Tensor) and bool(t.ne(0).any()):
+                out.append((t, t.detach().clone()))
+    return out
+
+
+class _SignalScaling:
+    """Forward hooks that rescale the signal after each weighted stage of the chain to a
+    maximum in [1, 2) by a power of two, and the shifts of later stages by the product of the
+    factors so far (see :func:`synflow_scorer`)."""
+
+    def __init__(self, model: nn.Module):
+        self.scale = 1.0  # product of the factors applied so far, this forward pass
+        stages = _cuts(model)
+        self.handles = [stages[0].register_forward_pre_hook(self._reset)]
+        for stage in stages:
+            shifts = _shifts(stage)
+            if shifts:
+                self.handles.append(stage.register_forward_pre_hook(self._shifter(shifts)))
+            if any(True for _ in stage.parameters()):
+                self.handles.append(stage.register_forward_hook(self._rescale))
+
+    def _reset(self, module, args):
+        self.scale = 1.0
+
+    def _shifter(self, shifts):
+        def hook(module, args):
+            with torch.no_grad():
+                for tensor, value in shifts:
+                    torch.mul(value, self.scale, out=tensor)
+        return hook
+
+    def _rescale(self, module, args, output):
+        peak = float(output.detach().abs().max())
+        if not (peak > 0 and math.isfinite(peak)):
+            return output
+        factor = 2.0 ** -math.floor(math.log2(peak))
+        if factor == 1.0:
+            return output
+        self.scale *= factor
+        return output * factor
+
+
+def _synflow_float32(model: nn.Module, ctx: ScoringContext, spec) -> Scorer:
+    """SynFlow scores in float32, a common power-of-two factor apart from the float64 ones
+    (float64 for a network that is not positively homogeneous)."""
+    work = _scoring_copy(model, spec.bn_mode).float()
+    with torch.no_grad():
+        for tensor in work.state_dict().values():
+            tensor.abs_()
+    if not _homogeneous(work):
+        return _synflow_float64(model, ctx, spec)
+    for p in work.parameters():
+        p.requires_grad_(False)
+    _SignalScaling(work)
+    device = next(work.parameters()).device
+    ones = torch.ones((1, *ctx.input_shape), dtype=torch.float32, device=device)
+    dense: list[torch.Tensor] | None = None
+    fallback: Scorer | None = None
+
+    def score(alive: Mask) -> Scores:
+        nonlocal dense, fallback
+        params = _params(work, alive)
+        if dense is None:
+            dense = [p.detach().clone() for p in params]
+            for p in params:
+                p.requires_grad_(True)
+        with torch.no_grad():
+            for p, d, n in zip(params, dense, alive):
+                torch.mul(d, alive[n], out=p)
+        grads = torch.autograd.grad(work(ones).sum(), params)
+        scores = {}
+        with torch.no_grad():
+            for n, g, p in zip(alive, grads, params):
+                scores[n] = g.mul_(p).abs_()
+        if all(bool(torch.isfinite(s.sum())) for s in scores.values()):
+            return scores  # a finite sum of non-negative terms: every score is finite
+        if fallback is None:
+            fallback = _synflow_float64(model, ctx, spec)
+        return fallback(alive)
     return score
 
 

@@ -15,7 +15,7 @@ from pruninglib.masks import count, full_mask, layer_densities
 from pruninglib.pruners import ScoringContext, prune, rescale_fan_in
 from pruninglib.pruners.ratios import erk_densities, exact_counts, smart_ratio_densities
 from pruninglib.pruners.scores import grasp_scorer, snip_scorer, synflow_scorer
-from pruninglib.pruners.selection import schedule_densities, select_global
+from pruninglib.pruners.selection import schedule_densities, select_global, select_per_layer
 
 UNEQUAL = (64, 16, 48, 8)  # very unequal hidden widths
 
@@ -261,3 +261,156 @@ def test_layer_densities_report_matches_mask():
     rows = layer_densities(mask)
     assert [r["kept"] for r in rows] == [int(m.sum()) for m in mask.values()]
     assert all(r["density"] == pytest.approx(0.25, abs=1 / r["numel"]) for r in rows)
+
+
+# -- SynFlow in float32: one common factor from float64, finite on deep ResNets ----------------
+
+def _flat(scores):
+    return torch.cat([s.reshape(-1).double() for s in scores.values()])
+
+
+def _nonzero_shifts(model):
+    """Biases and BatchNorm shifts away from zero, so the scaling of shifts is exercised."""
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) - 0.5)
+                m.bias.copy_(torch.rand(m.bias.shape, generator=g) - 0.5)
+    return model
+
+
+@pytest.mark.parametrize("name, shape, fields", [
+    ("mlp", (1, 8, 8), dict(hidden=UNEQUAL, sigma_b=0.3)),
+    ("vgg11", (3, 32, 32), dict(width=0.125)),
+    ("resnet20", (3, 16, 16), dict(width=0.25, sigma_b=0.1)),
+    ("resmlp", (1, 8, 8), dict(hidden=(16,) * 6, stable=True)),
+])
+def test_float32_synflow_scores_are_the_float64_ones_times_one_constant(name, shape, fields):
+    model = _nonzero_shifts(make_model(name, input_shape=shape, num_classes=10, **fields))
+    spec = PruneSpec("synflow", density=0.1)
+    ctx = _ctx(input_shape=shape)
+    alive = prune(model, PruneSpec("random", density=0.5), ctx)  # a pruned network too
+    for mask in (full_mask(model), alive):
+        exact = _flat(synflow_scorer(model, ctx, spec, precision="float64")(mask))
+        fast = synflow_scorer(model, ctx, spec, precision="float32")(mask)
+        assert all(s.dtype == torch.float32 for s in fast.values())
+        fast = _flat(fast)
+        assert torch.equal(exact == 0, fast == 0)
+        ratio = fast[exact > 0] / exact[exact > 0]
+        torch.testing.assert_close(ratio, ratio.median().expand_as(ratio), rtol=1e-5, atol=0)
+
+
+def test_float32_synflow_is_finite_on_resnet110_and_keeps_the_float64_mask():
+    model = make_model("resnet110", input_shape=(3, 8, 8), num_classes=10, width=0.25)
+    ctx = _ctx(input_shape=(3, 8, 8))
+    spec = PruneSpec("synflow", density=0.1, iterations=5)
+    exact = prune(model, spec, ctx, synflow_precision="float64")
+    fast = prune(model, spec, ctx, synflow_precision="float32")
+    kept, total = count(fast)
+    assert kept == count(exact)[0] == round(0.1 * total)
+    differing = sum(int((exact[n] != fast[n]).sum()) for n in exact)
+    assert differing <= 2e-3 * total  # rounding near the threshold only
+    scores = synflow_scorer(model, ctx, spec, precision="float32")(full_mask(model))
+    assert all(bool(torch.isfinite(s).all()) and s.dtype == torch.float32
+               for s in scores.values())
+
+
+@pytest.mark.parametrize("name, shape, fields", [
+    ("mlp", (1, 8, 8), dict(hidden=UNEQUAL, bias=False)),
+    ("conv2", (1, 8, 8), dict(width=0.25)),
+    ("vgg11", (3, 32, 32), dict(width=0.125)),
+])
+def test_float32_synflow_masks_equal_the_float64_ones_up_to_rounding(name, shape, fields):
+    model = make_model(name, input_shape=shape, num_classes=10, **fields)
+    for scope in ("global", "layerwise"):
+        spec = PruneSpec("synflow", density=0.05, iterations=20, scope=scope)
+        exact = prune(model, spec, _ctx(input_shape=shape), synflow_precision="float64")
+        fast = prune(model, spec, _ctx(input_shape=shape), synflow_precision="float32")
+        total = count(exact)[1]
+        differing = sum(int((exact[n] != fast[n]).sum()) for n in exact)
+        assert count(fast)[0] == count(exact)[0]
+        assert differing <= max(4, 1e-3 * total)
+
+
+def test_float32_synflow_without_homogeneity_uses_float64_and_falls_back_on_overflow():
+    # tanh is not homogeneous (and float32 loses 1 - tanh**2 of saturated units): float64
+    ctx, spec = _ctx(), PruneSpec("synflow", density=0.1)
+    train_bn = PruneSpec("synflow", density=0.1, bn_mode="train")
+    for model, s, homogeneous in [
+            (make_model("mlp", hidden=(32, 32), activation="tanh"), spec, False),
+            (make_model("resnet20", width=0.25), train_bn, False),
+            (make_model("resnet20", width=0.25), spec, True)]:
+        exact = synflow_scorer(model, ctx, s, precision="float64")(full_mask(model))
+        fast = synflow_scorer(model, ctx, s, precision="float32")(full_mask(model))
+        assert all(f.dtype == (torch.float32 if homogeneous else torch.float64)
+                   for f in fast.values())
+        if not homogeneous:
+            assert all(torch.equal(exact[n], fast[n]) for n in exact)
+    # huge weights: the ReLU net's rescaled float32 stays finite and proportional
+    model = make_model("mlp", hidden=(64,) * 16, sigma_w=40.0)
+    exact = _flat(synflow_scorer(model, ctx, spec, precision="float64")(full_mask(model)))
+    fast = _flat(synflow_scorer(model, ctx, spec, precision="float32")(full_mask(model)))
+    ratio = fast[exact > 0] / exact[exact > 0]
+    torch.testing.assert_close(ratio, ratio.median().expand_as(ratio), rtol=1e-5, atol=0)
+    with pytest.raises(ValueError, match="precision"):
+        synflow_scorer(model, ctx, spec, precision="float16")
+
+
+def test_a_non_finite_float32_round_is_scored_again_in_float64(monkeypatch):
+    import pruninglib.pruners.scores as scores_module
+
+    model = make_model("mlp", hidden=(16, 16))
+    ctx, spec = _ctx(), PruneSpec("synflow", density=0.1)
+    monkeypatch.setattr(scores_module._SignalScaling, "_rescale",
+                        lambda self, module, args, output: output * 1e30)  # overflow
+    fast = synflow_scorer(model, ctx, spec, precision="float32")(full_mask(model))
+    exact = synflow_scorer(model, ctx, spec, precision="float64")(full_mask(model))
+    assert all(torch.equal(exact[n], fast[n]) for n in exact)
+
+
+def test_synflow_precision_defaults_to_float64_and_follows_the_spec_field():
+    model = make_model("mlp", hidden=(16,))
+    spec = PruneSpec("synflow", density=0.5)
+    assert all(s.dtype == torch.float64 for s in
+               synflow_scorer(model, _ctx(), spec)(full_mask(model)).values())
+
+    class WithField:  # a PruneSpec that has the field (config may add it)
+        synflow_precision = "float32"
+        bn_mode = "eval"
+    assert all(s.dtype == torch.float32 for s in
+               synflow_scorer(model, _ctx(), WithField())(full_mask(model)).values())
+
+
+# -- selection: the buffered numpy path equals a plain sort ----------------------------------
+
+def _top_k_by_sort(scores, alive, keep):
+    """Keep the ``keep`` largest alive scores; ties to the earlier layer, then lower index."""
+    names = list(scores)
+    flat = torch.cat([scores[n].reshape(-1).double() for n in names])
+    live = torch.cat([alive[n].reshape(-1) for n in names])
+    index = torch.arange(len(flat))
+    order = sorted(index[live].tolist(), key=lambda i: (-float(flat[i]), i))[:keep]
+    chosen = torch.zeros(len(flat), dtype=torch.bool)
+    chosen[order] = True
+    return dict(zip(names, [c.reshape(scores[n].shape) for n, c in
+                            zip(names, torch.split(chosen, [scores[n].numel() for n in names]))]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_global_and_per_layer_selection_equal_a_plain_sort_with_ties(seed):
+    g = torch.Generator().manual_seed(seed)
+    shapes = {"a": (7, 5), "b": (13,), "c": (3, 2, 2)}
+    dtype = torch.float32 if seed % 2 else torch.float64
+    scores = {n: torch.randint(0, 6, s, generator=g).to(dtype) for n, s in shapes.items()}
+    alive = {n: torch.rand(s, generator=g) < 0.7 for n, s in shapes.items()}
+    live = sum(int(a.sum()) for a in alive.values())
+    for keep in (1, live // 3, live - 1, live):
+        got = select_global(scores, alive, keep)
+        want = _top_k_by_sort(scores, alive, keep)
+        assert all(torch.equal(got[n], want[n]) for n in shapes)
+    per_layer = {n: int(a.sum()) // 2 for n, a in alive.items()}
+    got = select_per_layer(scores, alive, per_layer)
+    for n in shapes:
+        want = _top_k_by_sort({n: scores[n]}, {n: alive[n]}, per_layer[n])[n]
+        assert torch.equal(got[n], want)
