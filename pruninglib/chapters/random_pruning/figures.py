@@ -1,8 +1,9 @@
 """The chapter's figures: accuracy differences against density (the sanity checks, random
-masks against the best PaI mask), accuracy against width, and the NTK's scale and error.
+masks against the best PaI mask and against magnitude pruning after training), accuracy
+against width, and the NTK's scale and error.
 
-Every function takes the frames of :mod:`.parity` / :mod:`.ntk_study` and returns the
-matplotlib figure.
+Every function takes the frames of :mod:`.parity` / :mod:`.after_training` /
+:mod:`.ntk_study` and returns the matplotlib figure.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from ...book import plots
 from ...book.claims import Estimate
+from .after_training import COMPARED, LABELS, MAGNITUDE, UNIFORM
 from .claims import CHECK_TOLERANCE, RANDOM_TOLERANCE
 from .parity import BEST_PAI, CHECKS, check_pairs
 
@@ -123,6 +125,24 @@ def random_against_best_figure(summary: pd.DataFrame, variants: Sequence[str],
         colors={v: plots.method_color(v) for v in variants},
         labels={v: plots.method_label(v) for v in variants},
         panels={f"random masks − {BEST_PAI} mask": list(variants)})
+
+
+AFTER_TRAINING_COLORS = {UNIFORM: plots.method_color("uniform"),
+                         LABELS["random"]: plots.method_color("random"),
+                         LABELS["reinit"]: plots.method_color("magnitude")}
+
+
+def after_training_figure(summary: pd.DataFrame, tolerance: float = RANDOM_TOLERANCE):
+    """:func:`plot_differences` of each network trained from scratch (:data:`COMPARED`) −
+    magnitude pruning after training (a :func:`.parity.summarise` of
+    :func:`.after_training.against_magnitude`), one panel, the tolerance of B2 and B3
+    dotted."""
+    return plot_differences(
+        summary, tolerance=tolerance, ylabel=f"accuracy − {MAGNITUDE} (pp)",
+        colors=AFTER_TRAINING_COLORS,
+        labels={UNIFORM: "uniform random", LABELS["random"]: LABELS["random"],
+                LABELS["reinit"]: f"{LABELS['reinit']} (magnitude mask)"},
+        panels={f"trained from scratch − {MAGNITUDE} (fine-tuned)": list(COMPARED)})
 
 
 def width_figure(widths: pd.DataFrame, model: str, density: float):

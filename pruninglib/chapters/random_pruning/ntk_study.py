@@ -73,6 +73,14 @@ def compute_cell(spec: dict, context: Context) -> Output:
                                               spec["seed"], spec["sigma_w"], limit)})
 
 
+def cell_tasks(data: DataSpec, *, n_inputs: int, depth: int, widths: Sequence[int],
+               keeps: Sequence[float], seeds: Sequence[int], sigma_w: float = SQRT2
+               ) -> list[Task]:
+    """The tasks of :func:`ntk_sweep`: one :func:`cell_task` per width, q and seed."""
+    return [cell_task(data, n_inputs, depth, int(w), float(q), int(s), float(sigma_w))
+            for w in widths for q in keeps for s in seeds]
+
+
 def ntk_sweep(data: DataSpec, *, n_inputs: int, depth: int, widths: Sequence[int],
               keeps: Sequence[float], seeds: Sequence[int], sigma_w: float = SQRT2,
               results_dir=None, data_root=None, executor=None,
@@ -90,8 +98,8 @@ def ntk_sweep(data: DataSpec, *, n_inputs: int, depth: int, widths: Sequence[int
     probability (1 - q)**n: 4 % at n = 64, q = 0.05); such a network's NTK is zero, its
     measurements are NaN and the fits below leave it out.
     """
-    tasks = [cell_task(data, n_inputs, depth, int(w), float(q), int(s), float(sigma_w))
-             for w in widths for q in keeps for s in seeds]
+    tasks = cell_tasks(data, n_inputs=n_inputs, depth=depth, widths=widths, keeps=keeps,
+                       seeds=seeds, sigma_w=sigma_w)
     payloads = execute(tasks, executor=executor, progress=progress, results_dir=results_dir,
                        data_root=data_root)
     frame = pd.DataFrame([payload["row"] for payload in payloads])

@@ -28,7 +28,7 @@ import pandas as pd
 from ...book.claims import Estimate
 from ...config import RunSpec
 from ...pruners.ratios import LAYER_RATIOS
-from ...runs.experiments import grid_specs, run_all, sweep, to_frame
+from ...runs.experiments import grid_specs, run_all, to_frame
 
 SHUFFLED = "shuffled"
 REINIT = "re-initialised"
@@ -132,28 +132,39 @@ def highest_failing_density(summary: pd.DataFrame, threshold: float) -> dict[str
 
 # --------------------------------------------------------------------------- the chapter's runs
 
+def dense_specs(base: RunSpec, seeds: Sequence[int]) -> list[RunSpec]:
+    """The dense run of ``base`` for every seed (the default PruneSpec is dense)."""
+    return grid_specs(base, {"seed": list(seeds)})
+
+
 def parity_runs(base: RunSpec, methods: Sequence[str], ratios: Sequence[str],
                 densities: Sequence[float], seeds: Sequence[int], **options
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(dense, pruned): the dense run of every seed and the runs of :func:`parity_specs`, both
-    labelled by :func:`with_variants`. ``options`` go to
-    :func:`~pruninglib.runs.experiments.run_all` (executor=, results_dir=, device=,
-    progress=)."""
-    dense = with_variants(sweep(base, {"seed": list(seeds)}, **options))
+    """(dense, pruned): the runs of :func:`dense_specs` (stored with their weights, which
+    :mod:`.after_training` prunes) and of :func:`parity_specs`, both labelled by
+    :func:`with_variants`. ``options`` go to :func:`~pruninglib.runs.experiments.run_all`
+    (executor=, results_dir=, device=, progress=)."""
+    dense = run_all(dense_specs(base, seeds), save_weights=True, **options)
     specs = parity_specs(base, methods, ratios, densities, seeds)
-    return dense, with_variants(to_frame(run_all(specs, **options)))
+    return (with_variants(to_frame(dense)),
+            with_variants(to_frame(run_all(specs, **options))))
+
+
+def width_specs(base: RunSpec, multipliers: Sequence[float], masks: Sequence[str],
+                density: float, seeds: Sequence[int]) -> list[RunSpec]:
+    """The width experiment (Liu et al. 2022): at every hidden-width multiplier and seed, the
+    dense network, then each mask of ``masks`` (layer ratios or PaI methods) at ``density``."""
+    grid = {"model.width": list(multipliers), "seed": list(seeds)}
+    return grid_specs(base, grid) + grid_specs(
+        base, {**grid, "prune.method": list(masks), "prune.density": [float(density)]})
 
 
 def width_runs(base: RunSpec, multipliers: Sequence[float], masks: Sequence[str],
                density: float, seeds: Sequence[int], **options) -> pd.DataFrame:
-    """The width experiment (Liu et al. 2022): at every hidden-width multiplier and seed, the
-    dense network and each mask of ``masks`` (layer ratios or PaI methods) at ``density``,
-    labelled by :func:`with_variants`. ``options`` as :func:`parity_runs`."""
-    grid = {"model.width": list(multipliers), "seed": list(seeds)}
-    dense = sweep(base, grid, **options)
-    pruned = sweep(base, {**grid, "prune.method": list(masks),
-                          "prune.density": [float(density)]}, **options)
-    return with_variants(pd.concat([dense, pruned], ignore_index=True))
+    """The runs of :func:`width_specs`, labelled by :func:`with_variants`. ``options`` as
+    :func:`parity_runs`."""
+    specs = width_specs(base, multipliers, masks, density, seeds)
+    return with_variants(to_frame(run_all(specs, **options)))
 
 
 # --------------------------------------------------------------------------- differences

@@ -1,9 +1,10 @@
 """The chapter's measurements of its claims: one :class:`~pruninglib.book.claims.Estimate` per
 row of :func:`.claims.declared`, from the frames the notebook computed.
 
-Accuracy rows are paired by seed (same initial weights) and in percentage points; B2 compares
-uniform random masks with the best PaI method chosen once by its mean
-(:func:`pruninglib.book.claims.best_other`). NTK rows are per-seed fits
+Accuracy rows are paired by seed (same initial weights) and in percentage points; B2, B3a and
+B3b compare networks trained from scratch with magnitude pruning of the trained network
+(:mod:`.after_training`); B2-PaI compares uniform random masks with the best PaI method
+chosen once by its mean (:func:`pruninglib.book.claims.best_other`). NTK rows are per-seed fits
 (:mod:`.ntk_study`); cells whose mask removed a whole weight matrix do not enter the fits and
 are counted ("entered: 58 of 60 cells").
 """
@@ -15,7 +16,7 @@ import pandas as pd
 
 from ...book import claims, plots
 from . import claims as chapter_claims
-from . import ntk_study
+from . import after_training, ntk_study
 from .parity import REINIT, SHUFFLED
 
 
@@ -54,11 +55,13 @@ def fit_estimate(fits: pd.DataFrame, column: str, cells: pd.DataFrame,
 
 
 def estimates(params: Mapping, runs: pd.DataFrame, width_gaps: pd.DataFrame,
-              ntk: pd.DataFrame) -> dict[str, claims.Estimate]:
+              ntk: pd.DataFrame, compared: pd.DataFrame) -> dict[str, claims.Estimate]:
     """Claim id -> our estimate, for the rows of :func:`.claims.declared` (``params``).
 
     runs: the :func:`.parity.parity_runs` pruned frame; width_gaps: :func:`.parity.width_gaps`
-    (dense − mask, pp, per width and seed); ntk: the :func:`.ntk_study.ntk_sweep` frame.
+    (dense − mask, pp, per width and seed); ntk: the :func:`.ntk_study.ntk_sweep` frame;
+    compared: :func:`.after_training.with_uniform` (magnitude pruning after training and the
+    networks trained from scratch it is compared with).
     """
     rows = chapter_claims.declared(params)
     methods = list(params["methods"])
@@ -69,12 +72,17 @@ def estimates(params: Mapping, runs: pd.DataFrame, width_gaps: pd.DataFrame,
     def versus(where, minus, frame=runs):
         return claims.estimate(frame, **acc, where=where, minus=minus)
 
+    def against_magnitude(variant):
+        return versus({"variant": variant, **moderate},
+                      {"variant": after_training.MAGNITUDE, **moderate}, compared)
+
     su = [m for m in chapter_claims.SU_METHODS if m in methods]
     out = {
-        "B2": random_against_best(runs, methods, params["moderate_density"]).estimate(
+        "B2": against_magnitude(after_training.UNIFORM),
+        "B2-PaI": random_against_best(runs, methods, params["moderate_density"]).estimate(
             unit="pp", setting=setting),
-        "B3a": versus({"kind": SHUFFLED, **moderate}, {"kind": "found", **moderate}),
-        "B3b": versus({"kind": REINIT, **moderate}, {"kind": "found", **moderate}),
+        "B3a": against_magnitude(after_training.LABELS["random"]),
+        "B3b": against_magnitude(after_training.LABELS["reinit"]),
         **{i: versus({"variant": f"{m} {SHUFFLED}"}, {"variant": m})
            for i, m in zip(chapter_claims.ids(rows, "F1"), methods)},
         **{i: versus({"variant": f"{m} {REINIT}"}, {"variant": m})

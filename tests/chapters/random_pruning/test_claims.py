@@ -7,7 +7,7 @@ import pytest
 
 from pruninglib.book import claims
 from pruninglib.chapters.random_pruning import claims as chapter
-from pruninglib.chapters.random_pruning import parity, report, verdicts
+from pruninglib.chapters.random_pruning import after_training, parity, report, verdicts
 
 PARAMS = {"methods": ["magnitude", "snip", "synflow"], "ratios": ["uniform", "erk"],
           "moderate_density": 0.1, "width_multipliers": [0.5, 1.0, 2.0],
@@ -19,8 +19,9 @@ PARAMS = {"methods": ["magnitude", "snip", "synflow"], "ratios": ["uniform", "er
 
 def test_declared_rows_ids_kinds_and_scales():
     rows = chapter.declared(PARAMS)
-    assert [c.id for c in rows] == ["B2", "B3a", "B3b", "F1a", "F1b", "F1c", "F2a", "F2b",
-                                    "F2c", "SUa", "L1", "N1", "N2a", "N2b", "N3", "N4"]
+    assert [c.id for c in rows] == ["B2", "B2-PaI", "B3a", "B3b", "F1a", "F1b", "F1c", "F2a",
+                                    "F2b", "F2c", "SUa", "L1", "N1", "N2a", "N2b", "N3",
+                                    "N4"]
     kinds = {c.id: c.kind for c in rows}
     assert [i for i, k in kinds.items() if k == claims.CHECK] == ["N1", "N2a"]
     assert [i for i, k in kinds.items() if k == claims.NOT_MEASURED_KIND] == ["N4"]
@@ -34,9 +35,15 @@ def test_declared_rows_ids_kinds_and_scales():
     assert "SNIP" in by_id["F1b"].statement and "0.1" in by_id["B2"].metric
     assert by_id["SUa"].statement.endswith("SNIP.")  # only the Su et al. methods that ran
     n1 = by_id["N1"].criterion
-    assert (n1.kind, n1.threshold, n1.tolerance) == ("within", 4.0, 0.25)  # depth + 1
+    # depth + 1, and half the way to the other reading, q^depth
+    assert (n1.kind, n1.threshold, n1.tolerance) == ("within", 4.0, 0.5)
+    assert "q^3" in n1.why
     assert "q^4" in by_id["N1"].statement and "256" in by_id["N1"].metric
     assert by_id["B2"].scale.ours == "LeNet-300-100 · fashion_mnist 2000 · 1 ep · 2 seeds"
+    assert "magnitude pruning of the trained" in by_id["B2"].metric
+    assert "fine-tuned 1 ep" in by_id["B2"].metric
+    assert by_id["B2-PaI"].paper == chapter.EXTENSION  # never counted as Blakeney et al.'s
+    assert {by_id[i].paper for i in ("B2", "B3a", "B3b")} == {chapter.BLAKENEY}
     assert by_id["N3"].scale.ours.startswith("3-hidden-layer ReLU MLP, widths 64–256")
 
 
@@ -85,6 +92,17 @@ def _ntk() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _compared(runs: pd.DataFrame) -> pd.DataFrame:
+    """Magnitude pruning after training and the networks trained from scratch, seeds 0, 1."""
+    accuracy = {after_training.MAGNITUDE: (0.86, 0.87),
+                after_training.LABELS["random"]: (0.83, 0.84),
+                after_training.LABELS["reinit"]: (0.85, 0.83)}
+    after = pd.DataFrame([{"variant": v, "prune.density": 0.1, "seed": s,
+                           "test_accuracy": a} for v, accs in accuracy.items()
+                          for s, a in enumerate(accs)])
+    return after_training.with_uniform(runs, after)
+
+
 def _width_gaps() -> pd.DataFrame:
     return pd.DataFrame({"model.width": [0.5, 0.5, 2.0, 2.0] * 2,
                          "seed": [0, 1, 0, 1] * 2,
@@ -93,16 +111,19 @@ def _width_gaps() -> pd.DataFrame:
 
 
 def test_estimates_of_every_measured_row():
-    results = verdicts.estimates(PARAMS, _runs(), _width_gaps(), _ntk())
+    runs = _runs()
+    results = verdicts.estimates(PARAMS, runs, _width_gaps(), _ntk(), _compared(runs))
     measured = [c.id for c in chapter.declared(PARAMS) if c.kind != claims.NOT_MEASURED_KIND]
     assert sorted(results) == sorted(measured)
-    # B2: the best other by mean is SNIP (84.5 % over seeds); uniform − SNIP: -4, -3 pp
-    b2 = results["B2"]
+    # B2: uniform (80, 82 %) − magnitude after training (86, 87 %): -6, -5 pp
+    assert (results["B2"].mean, results["B2"].n) == (pytest.approx(-5.5), 2)
+    # B3a: random with its layer counts (83, 84) − (86, 87): -3, -3; B3b: -1, -4
+    assert results["B3a"].mean == pytest.approx(-3.0)
+    assert results["B3b"].mean == pytest.approx(-2.5)
+    # B2-PaI: the best other by mean is SNIP (84.5 % over seeds); uniform − SNIP: -4, -3 pp
+    b2 = results["B2-PaI"]
     assert (b2.mean, b2.n, b2.entered, b2.total) == (pytest.approx(-3.5), 2, 4, 4)
     assert "vs snip" in b2.setting
-    # B3a: mean over methods of shuffled − found: -1 pp (seed 0), -2 pp (seed 1)
-    assert results["B3a"].mean == pytest.approx(-1.5)
-    assert results["B3b"].mean == pytest.approx(2.0)
     assert results["F1b"].mean == pytest.approx(-1.5)
     assert results["F2c"].mean == pytest.approx(2.0)
     assert results["SUa"].mean == pytest.approx((83 - 84) / 2 + (83 - 85) / 2)
@@ -130,8 +151,28 @@ def test_report_sentences_carry_this_runs_numbers():
     assert "more than 2 pp behind the best found mask at density 0.1 (ρ = 10;" in lines
     assert "by -1.5 to -1.5 pp" in lines
     assert report.behind({"erk": None}, "erk").startswith("within 2 pp")
-    results = verdicts.estimates(PARAMS, runs, _width_gaps(), _ntk())
+    results = verdicts.estimates(PARAMS, runs, _width_gaps(), _ntk(), _compared(runs))
     summary = report.summary(PARAMS, results, gap_summary, _width_gaps())
-    assert "uniform random mask is -3.5 ± 6.4 pp (2 seeds)" in summary
+    assert "trained from scratch is -5.5 ± 6.4 pp (2 seeds) (B2)" in summary
+    assert "uniform random mask is -3.5 ± 6.4 pp (2 seeds) (B2-PaI)" in summary
     assert "SNIP: 0.0 ± 6.4 pp" in summary  # snip: +0.5 and -0.5
     assert "c/b = 1.00 ± 0.00 (2 seeds)" in summary
+
+
+def test_glue_values_name_the_numbers_the_solutions_quote():
+    runs = _runs()
+    results = verdicts.estimates(PARAMS, runs, _width_gaps(), _ntk(), _compared(runs))
+    values = report.glue_values(PARAMS, results)
+    assert all(name.startswith("random_pruning_") for name in values)
+    assert values["random_pruning_masked"] == 4 and values["random_pruning_widest"] == 256
+    assert values["random_pruning_b2"] == pytest.approx(-5.5)
+    assert values["random_pruning_n1_k"] == pytest.approx(4.0)
+
+
+def test_predicted_half_width_scales_with_t_over_root_n():
+    # 3 seeds, half-width 4.303: sd · t_2 / √3 with sd = √3; at 10 seeds: √3 · 2.262 / √10
+    estimate = claims.Estimate.from_samples([-(3 ** 0.5), 0.0, 3 ** 0.5])
+    sd = 3 ** 0.5
+    assert estimate.half_width == pytest.approx(4.303 * sd / 3 ** 0.5)
+    assert report.predicted_half_width(estimate, 10) == pytest.approx(2.262 * sd / 10 ** 0.5)
+    assert report.predicted_half_width(estimate, 1) == float("inf")

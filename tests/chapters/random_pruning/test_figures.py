@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from pruninglib.chapters.random_pruning import figures, parity
+from pruninglib.chapters.random_pruning import after_training, figures, parity
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +39,18 @@ def test_random_against_best_figure_draws_each_random_mask():
     fig = figures.random_against_best_figure(_summary(["uniform", "erk"]), ["uniform", "erk"])
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["uniform", "ERK",
                                                                   "−2 pp (criterion)"]
+
+
+def test_after_training_figure_draws_each_scratch_network_against_magnitude():
+    fig = figures.after_training_figure(_summary(list(after_training.COMPARED)))
+    (ax,) = fig.axes
+    assert ax.get_title() == "trained from scratch − magnitude after training (fine-tuned)"
+    assert "magnitude after training (pp)" in ax.get_ylabel()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["uniform random", "random, its layer counts",
+                      "its mask re-initialised (magnitude mask)", "−2 pp (criterion)"]
+    colors = {line.get_color() for line in ax.lines if line.get_linestyle() == "-"}
+    assert len(colors & set(figures.AFTER_TRAINING_COLORS.values())) == 3
 
 
 def test_width_figure_and_ntk_figures():

@@ -27,6 +27,17 @@ def test_parity_specs_list_found_shuffled_reinitialised_and_ratio_masks():
     assert all(s.model == BASE.model and s.train == BASE.train for s in specs)
 
 
+def test_dense_and_width_specs():
+    dense = parity.dense_specs(BASE, [0, 1])
+    assert [s.seed for s in dense] == [0, 1] and {s.prune.method for s in dense} == {"dense"}
+    specs = parity.width_specs(BASE, [0.5, 1.0], ["erk", "snip"], 0.05, [0, 1])
+    assert len(specs) == 2 * 2 * (1 + 2) and len({s.key() for s in specs}) == len(specs)
+    assert [(s.model.width, s.seed, s.prune.method) for s in specs[:4]] == [
+        (0.5, 0, "dense"), (0.5, 1, "dense"), (1.0, 0, "dense"), (1.0, 1, "dense")]
+    assert {s.prune.density for s in specs[4:]} == {0.05}
+    assert specs[2].key() == dense[0].key()  # width x1 is the parity study's dense run
+
+
 def test_variant_labels_and_kinds():
     frame = pd.DataFrame({
         "prune.method": ["dense", "snip", "snip", "snip", "erk", "grasp"],
