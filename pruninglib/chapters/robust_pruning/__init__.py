@@ -15,5 +15,9 @@ builds something from them):
 * :mod:`.notes` — the sentences whose numbers are computed in the run;
 * :mod:`.figures` — every figure;
 * :mod:`.claims` — the claims, checks and not-measured rows, as data;
-* :mod:`.verdicts` — the estimates the verdict table judges.
+* :mod:`.verdicts` — the estimates the verdict table judges;
+* :mod:`.tasks` — :func:`plan`, every cached task the chapter computes (for the dry run).
 """
+from .tasks import plan
+
+__all__ = ["plan"]

@@ -53,13 +53,11 @@ def chi_variants(params) -> list[tuple[str, float, str]]:
                                        for d in params.train_densities for r in RESCALES]
 
 
-def chi_study(params, *, executor=None, results_dir=None, device="auto",
-              progress: bool = False) -> pd.DataFrame:
-    """Measured chi of the EOC MLPs of ``train_depth`` layers, one row per (activation,
-    method, density, rescale, seed): columns activation, prune.method, prune.density,
-    prune.rescale, seed, chi, inputless."""
+def chi_plan(params) -> list[tuple[dict, Task]]:
+    """The measured networks: (row identifiers, :func:`chi_task`) per EOC MLP of
+    ``train_depth`` layers, activation, :func:`chi_variants` entry and seed."""
     skip = min(5, params.train_depth - 2)
-    rows, tasks = [], []
+    planned = []
     for activation in params.activations:
         base = RunSpec(data=DataSpec(**params.data),
                        model=mlp_model(params, activation, "eoc", params.train_depth),
@@ -68,11 +66,19 @@ def chi_study(params, *, executor=None, results_dir=None, device="auto",
             for seed in range(params.seeds):
                 spec = base.replace(**{"prune.method": method, "prune.density": density,
                                        "prune.rescale": rescale, "seed": seed})
-                rows.append({"activation": activation, "prune.method": method,
-                             "prune.density": density, "prune.rescale": rescale,
-                             "seed": seed})
-                tasks.append(chi_task(spec, params.chi_inputs, skip))
-    payloads = execute(tasks, executor=executor, results_dir=results_dir, device=device,
-                       progress=progress)
+                planned.append(({"activation": activation, "prune.method": method,
+                                 "prune.density": density, "prune.rescale": rescale,
+                                 "seed": seed}, chi_task(spec, params.chi_inputs, skip)))
+    return planned
+
+
+def chi_study(params, *, executor=None, results_dir=None, device="auto",
+              progress: bool = False) -> pd.DataFrame:
+    """Measured chi of :func:`chi_plan`'s networks, one row per (activation, method,
+    density, rescale, seed): columns activation, prune.method, prune.density,
+    prune.rescale, seed, chi, inputless."""
+    planned = chi_plan(params)
+    payloads = execute([task for _, task in planned], executor=executor,
+                       results_dir=results_dir, device=device, progress=progress)
     return pd.DataFrame([{**row, "chi": p["chi"], "inputless": p["inputless"]}
-                         for row, p in zip(rows, payloads)])
+                         for (row, _), p in zip(planned, payloads)])
