@@ -34,7 +34,14 @@ import torch
 
 from ... import seeds
 from ...config import ConfigError, RunSpec
-from ...masks import Mask, apply_mask, count, full_mask, layer_densities, shuffle_within_layers
+from ...masks import (
+    Mask,
+    apply_mask,
+    count,
+    full_mask,
+    layer_densities,
+    shuffle_within_layers,
+)
 from ...pruners import magnitude_round
 from ...runs import experiments
 from ...runs.cache import Context, Output, Task, cached, store_for

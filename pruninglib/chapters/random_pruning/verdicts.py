@@ -15,8 +15,8 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ...book import claims, plots
-from . import claims as chapter_claims
 from . import after_training, ntk_study
+from . import claims as chapter_claims
 from .parity import REINIT, SHUFFLED
 
 

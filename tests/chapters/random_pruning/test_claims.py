@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from pruninglib.book import claims
-from pruninglib.chapters.random_pruning import claims as chapter
 from pruninglib.chapters.random_pruning import after_training, parity, report, verdicts
+from pruninglib.chapters.random_pruning import claims as chapter
 
 PARAMS = {"methods": ["magnitude", "snip", "synflow"], "ratios": ["uniform", "erk"],
           "moderate_density": 0.1, "width_multipliers": [0.5, 1.0, 2.0],

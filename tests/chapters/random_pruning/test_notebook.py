@@ -40,8 +40,8 @@ def test_titles_and_folded_cells():
 
 
 def test_exercises_have_solutions():
-    exercises = re.findall(r"^```{exercise}.*\n:label: (\S+)", MARKDOWN, flags=re.M)
-    solutions = re.findall(r"^````{solution} (\S+)", MARKDOWN, flags=re.M)
+    exercises = re.findall(r"^```{exercise}.*\n:label: (\S+)", MARKDOWN, flags=re.MULTILINE)
+    solutions = re.findall(r"^````{solution} (\S+)", MARKDOWN, flags=re.MULTILINE)
     assert 2 <= len(exercises) <= 4 and sorted(solutions) == sorted(exercises)
     assert all(label.startswith("random_pruning-") for label in exercises)
     assert MARKDOWN.count("papermill notebooks/random_pruning.ipynb out.ipynb") >= 2
