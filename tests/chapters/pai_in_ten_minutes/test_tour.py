@@ -113,15 +113,59 @@ def test_a_claim_row_gives_its_verdict_with_the_replicate_rule():
     assert s7a.verdict(three) == book_claims.REPRODUCED  # whole CI above −3 pp
 
 
+def _design(**changes):
+    values = dict(data=DataSpec("synthetic", train_subset=64, test_subset=32),
+                  training=TrainSpec(epochs=1, batch_size=32), models=(FIRST,),
+                  methods=("random", "synflow"), densities=(0.5,), seeds=2,
+                  widths={FIRST: 0.1})
+    return sweep.TourDesign(**{**values, **changes})
+
+
 def test_the_tour_trains_dense_and_pruned_runs_with_the_same_specs(tmp_path):
-    data = DataSpec("synthetic", train_subset=64, test_subset=32)
-    training = TrainSpec(epochs=1, batch_size=32)
-    tour = sweep.run_tour(data, training, models=[FIRST], widths={FIRST: 0.1},
-                          methods=["random", "synflow"], densities=[0.5], seeds=2,
-                          results_dir=tmp_path, progress=False)
+    design = _design()
+    tour = sweep.run_tour(design, results_dir=tmp_path, progress=False)
     assert len(tour.dense) == 2 and len(tour.runs) == 4
     assert sorted(tour.runs["prune.method"]) == ["random", "random", "synflow", "synflow"]
-    dense_key = RunSpec(data=data, model=ModelSpec(FIRST, width=0.1), train=training,
-                        seed=1).key()
+    dense_key = RunSpec(data=design.data, model=ModelSpec(FIRST, width=0.1),
+                        train=design.training, seed=1).key()
     assert dense_key in set(tour.dense["key"])
     assert set(tour.layers["key"]) == set(tour.runs["key"])
+    # the plan lists exactly the runs the tour trained, dense first
+    keys = [t.key() for t in design.tasks()]
+    assert keys == list(tour.dense["key"]) + list(tour.runs["key"])
+
+
+def test_the_plan_at_smoke_and_paper_lists_unique_training_runs_of_the_notebook_grid():
+    from pruninglib.book import parameters_for
+    from pruninglib.chapters.pai_in_ten_minutes import plan
+
+    for profile in ("smoke", "paper"):
+        params = parameters_for("pai_in_ten_minutes", profile)
+        tasks = plan(params)
+        per_model = params["seeds"] * (1 + len(params["methods"]) * len(params["densities"]))
+        assert len(tasks) == len({t.key() for t in tasks}) == per_model * len(params["models"])
+        assert {t.kind for t in tasks} == {"run"}
+    # the notebook's first grid: the first model's dense runs, seeds 0 .. seeds-1
+    smoke = parameters_for("pai_in_ten_minutes", "smoke")
+    design = sweep.TourDesign.from_parameters(smoke)
+    base, dense, _ = design.grids()[0]
+    assert base.model.name == smoke["models"][0] and dense == {"seed": list(range(
+        smoke["seeds"]))}
+    first = {RunSpec(data=design.data, model=base.model, train=design.training,
+                     seed=s).key() for s in range(smoke["seeds"])}
+    assert first <= {t.key() for t in plan(smoke)}
+
+
+def test_the_report_glues_its_named_numbers_and_saves_its_named_tables():
+    from pruninglib.chapters.pai_in_ten_minutes import report
+
+    tour = _tour()
+    found = verdicts.results(tour, [FIRST, SECOND], [0.1, 0.01])
+    numbers = report.glued_numbers(tour, found, [0.1, 0.01])
+    assert tuple(numbers) == report.GLUED
+    assert numbers["pai_s7a_mean"] == pytest.approx(-5 / 3) and numbers["pai_seeds"] == 3
+    assert numbers["pai_low_synflow"] == pytest.approx(71.0)   # 0.70, 0.71, 0.72
+    assert numbers["pai_low_random"] == pytest.approx(41.0)
+    assert numbers["pai_s3_ratio"] == pytest.approx(0.55)
+    assert numbers["pai_low_density"] == 0.01 and numbers["pai_high_density"] == 0.1
+    assert tuple(report.tables(tour)) == report.TABLES
