@@ -1,4 +1,5 @@
-"""Chapter "Edge of Chaos, the rescaling trick and Stable ResNet" (Hayou et al. 2021).
+"""Chapter "Robust pruning at initialization" (Hayou et al. 2021: Edge of Chaos, the
+rescaling trick and Stable ResNet).
 
 Modules, in the order the notebook uses them (each takes the chapter's parameters where it
 builds something from them):
@@ -16,6 +17,7 @@ builds something from them):
 * :mod:`.figures` — every figure;
 * :mod:`.claims` — the claims, checks and not-measured rows, as data;
 * :mod:`.verdicts` — the estimates the verdict table judges;
+* :mod:`.report` — the numbers the exercises quote (glued) and the tables to download;
 * :mod:`.tasks` — :func:`plan`, every cached task the chapter computes (for the dry run).
 """
 from .tasks import plan

@@ -18,8 +18,14 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from ...book.plots import (COMPRESSION_LABEL, compression_ticks, density_ticks, mean_ci,
-                           method_color, method_label)
+from ...book.plots import (
+    COMPRESSION_LABEL,
+    compression_ticks,
+    density_ticks,
+    mean_ci,
+    method_color,
+    method_label,
+)
 from . import tables
 from .inits import PHASES
 

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import make_model
 from torch import nn
 
-from helpers import make_model
-from pruninglib.chapters.robust_pruning.at_init import network_at_init, units_without_inputs
-from pruninglib.config import ConfigError, DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
+from pruninglib.chapters.robust_pruning.at_init import (
+    network_at_init,
+    units_without_inputs,
+)
+from pruninglib.config import (
+    ConfigError,
+    DataSpec,
+    ModelSpec,
+    PruneSpec,
+    RunSpec,
+    TrainSpec,
+)
 from pruninglib.masks import full_mask
 from pruninglib.pruners import ScoringContext, prune
 from pruninglib.pruners.scores import snip_scorer

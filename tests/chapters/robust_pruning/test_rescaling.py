@@ -7,7 +7,10 @@ import torch
 
 from pruninglib.analysis import eoc
 from pruninglib.chapters.robust_pruning import rescaling, sweeps
-from pruninglib.chapters.robust_pruning.at_init import network_at_init, units_without_inputs
+from pruninglib.chapters.robust_pruning.at_init import (
+    network_at_init,
+    units_without_inputs,
+)
 from pruninglib.config import DataSpec, RunSpec
 from pruninglib.data import load_data
 
