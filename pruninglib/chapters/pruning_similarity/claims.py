@@ -1,6 +1,7 @@
 """The chapter's claims and checks, as data: :data:`ROWS` holds one row per statement, with
 its kind, criterion (and why that threshold) and a metric text with placeholders;
-:func:`chapter_claims` renders them for every model of the chapter.
+:func:`chapter_claims` renders them for every model of the chapter, :func:`b1b_claims` renders
+B1b for every model, fine-tuning recipe and similarity measure.
 
 The placeholders of a metric: ``{at}`` (the sparsity and density the claims are judged at),
 ``{densest}`` and ``{sparsest}`` (the ends of the model's pruning path). None of the rows has a
@@ -9,11 +10,12 @@ on, so every row shows "n.a." on the paper's own data.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ...book.claims import CHECK, CLAIM, Claim, Criterion, Scale, above, below
 from ...book.plots import model_label
+from .figures import MEASURE_LABELS
 from .study import Study
 
 BLAKENEY, ANSUINI = "Blakeney et al. 2020", "Ansuini et al. 2020"
@@ -40,16 +42,15 @@ class Row:
     reason: str = ""
 
 
+B1B_WHY = ("'as different as an independently trained network': the dense-versus-dense "
+           "control is the yardstick")
+B1B_STATEMENT = ("Yet their layers differ from the original's as much as an independently "
+                 "trained network's: pruning is not compression.")
+
 ROWS = (
     Row("B1a", BLAKENEY, "Pruned and fine-tuned networks keep the accuracy of the original.",
         "reference − pruned + fine-tuned test accuracy at {at}",
         below(2.0, "pp", why=TOLERANCE_WHY)),
-    Row("B1b", BLAKENEY, "Yet their layers differ from the original's as much as an "
-                         "independently trained network's: pruning is not compression.",
-        "middle-layer SVCCA to the reference, pruned + fine-tuned minus the dense control, "
-        "at {at}",
-        below(0.0, why="'as different as an independently trained network': the "
-                       "dense-versus-dense control is the yardstick")),
     Row("B1c", BLAKENEY, "The more weights are pruned, the less similar the layers.",
         "middle-layer SVCCA of the pruned + fine-tuned net at density {densest} minus at "
         "{sparsest}",
@@ -58,18 +59,26 @@ ROWS = (
                "one with more of the reference's weights removed"),
     Row("B2", BLAKENEY, "Random sparse networks trained from scratch reach accuracy "
                         "comparable to pruning.",
-        "pruned + fine-tuned − random sparse test accuracy at {at}",
+        "pruned + fine-tuned − random sparse (the pruned mask's count in every layer) test "
+        "accuracy at {at}, equal training budgets",
+        below(2.0, "pp", why=TOLERANCE_WHY)),
+    Row("B2u", BLAKENEY, "Random sparse networks trained from scratch reach accuracy "
+                         "comparable to pruning.",
+        "pruned + fine-tuned − uniform random (every layer at the same density) test "
+        "accuracy at {at}, equal training budgets",
         below(2.0, "pp", why=TOLERANCE_WHY)),
     Row("B3", BLAKENEY, "The mask found by pruning is not what matters: re-initialised, it "
                         "does as well.",
-        "pruned + fine-tuned − re-initialised test accuracy at {at}",
+        "pruned + fine-tuned − re-initialised test accuracy at {at}, equal training budgets",
         below(2.0, "pp", why=TOLERANCE_WHY)),
     Row("A7", ANSUINI, "Pruned networks stay similar to the original in the first and last "
                        "layers, much less in between.",
-        "SVCCA: mean of first and last layers minus the middle layers' mean, pruned + "
-        "fine-tuned at {at}",
-        above(0.0, why="the ends more similar than the middle; the paper gives no margin")),
+        "SVCCA (mean of first and last layers minus the middle layers' mean) of the pruned + "
+        "fine-tuned net minus that of the dense control, at {at}",
+        above(0.0, why="the ends more similar than the middle, beyond what two independently "
+                       "trained networks show; the paper gives no margin")),
 )
+"""The main table. B1b, judged per measure and fine-tuning recipe, is :func:`b1b_claims`."""
 
 
 def claim_id(row_id: str, model: str) -> str:
@@ -77,18 +86,53 @@ def claim_id(row_id: str, model: str) -> str:
     return f"{row_id} · {model_label(model)}"
 
 
-def chapter_claims(plan: Mapping[str, Study], density: float) -> list[Claim]:
+def b1b_id(measure: str, arm: str, model: str) -> str:
+    """``B1b · SVCCA · 5 ep · LeNet-300-100``: the id of B1b for one measure, fine-tuning
+    recipe (its label) and model."""
+    return f"B1b · {MEASURE_LABELS.get(measure, measure)} · {arm} · {model_label(model)}"
+
+
+def _at(density: float) -> str:
+    return f"{100 * (1 - density):g} % sparsity (density {density:g})"
+
+
+def _scale(row_paper: str, study: Study) -> Scale:
+    return Scale(paper=PAPER_SCALE[row_paper], ours=study.setting)
+
+
+def chapter_claims(grid: Mapping[str, Study]) -> list[Claim]:
     """Every row of :data:`ROWS` for every model (row by row, then model by model), judged at
-    ``density`` (the kept fraction of the weights)."""
-    at = f"{100 * (1 - density):g} % sparsity (density {density:g})"
+    each study's density of the claims."""
     claims = []
     for row in ROWS:
-        for model, study in plan.items():
-            metric = row.metric.format(at=at, densest=f"{max(study.densities):g}",
+        for model, study in grid.items():
+            metric = row.metric.format(at=_at(study.claim_density),
+                                       densest=f"{max(study.densities):g}",
                                        sparsest=f"{min(study.densities):g}")
             claims.append(Claim(
                 id=claim_id(row.id, model), paper=row.paper, statement=row.statement,
                 metric=f"{metric}, {model_label(model)}", criterion=row.criterion,
-                kind=row.kind, reason=row.reason,
-                scale=Scale(paper=PAPER_SCALE[row.paper], ours=study.setting)))
+                kind=row.kind, reason=row.reason, scale=_scale(row.paper, study)))
+    return claims
+
+
+def b1b_claims(grid: Mapping[str, Study], measures: Sequence[str]) -> list[Claim]:
+    """B1b for every model, fine-tuning recipe of the study's arms and measure (model by
+    model, recipe by recipe): the pruned network's middle-layer similarity to its reference
+    minus the control's, below 0."""
+    claims = []
+    for model, study in grid.items():
+        for arm in study.arms:
+            recipe = ("the dense learning rate replayed in every step" if arm.rewound
+                      else f"learning rate {arm.train.lr:g}")
+            for measure in measures:
+                label = MEASURE_LABELS.get(measure, measure)
+                claims.append(Claim(
+                    id=b1b_id(measure, arm.label, model), paper=BLAKENEY,
+                    statement=B1B_STATEMENT,
+                    metric=(f"middle-layer {label} to the reference, pruned + fine-tuned "
+                            f"({arm.train.epochs} ep per pruning step, {recipe}) minus the "
+                            f"dense control, at {_at(study.claim_density)}, "
+                            f"{model_label(model)}"),
+                    criterion=below(0.0, why=B1B_WHY), scale=_scale(BLAKENEY, study)))
     return claims

@@ -1,7 +1,7 @@
 """Layer similarities of stored networks to a reference network, one cached task per network.
 
 :func:`drift_of` gives :func:`pruninglib.analysis.drift.drift_frame` of every network against
-the reference, on the test images of a data spec. Each network's rows are a cached task of
+its reference, on the test images of a data spec. Each network's rows are a cached task of
 kind ``drift`` (``<results>/drift/``), keyed by the reference's and the network's specs (see
 :func:`pruninglib.chapters.pruning_similarity.finetune.tagged`), the data, the measures and
 the conv convention; networks that are not stored yet are trained first, through the cache.
@@ -21,7 +21,7 @@ from ...runs.executors import execute
 from .finetune import Spec, describe, load_trained, spec_from_tagged, tagged
 
 DRIFT_KIND = "drift"
-_FORMAT = 1  # bump when the stored rows change
+_FORMAT = 2  # bump when the stored rows change (2: describe() gives the fine-tuning recipe)
 
 
 def drift_task(reference: Spec, network: Spec, data: DataSpec, *,
@@ -46,15 +46,18 @@ def compute_drift(spec: dict, context: Context) -> Output:
     return Output({"rows": frame.to_dict("records")})
 
 
-def drift_of(reference: Spec, specs: Sequence[Spec], data: DataSpec, *,
+def drift_of(pairs: Sequence[tuple[Spec, Spec]], data: DataSpec, *,
              measures: Sequence[str] = ("svcca", "pwcca", "cka"), conv: str = "average",
              executor=None, results_dir=None, device="cpu", data_root=None,
              progress: bool = False) -> pd.DataFrame:
-    """:func:`pruninglib.analysis.drift.drift_frame` of the trained network of every spec
-    against that of ``reference``, on the test images of ``data``, with :func:`describe`'s
-    identifying columns, in the order of ``specs``; each network's rows computed on
-    ``executor`` unless stored (:func:`drift_task`)."""
-    tasks = [drift_task(reference, spec, data, measures=measures, conv=conv) for spec in specs]
+    """:func:`pruninglib.analysis.drift.drift_frame` of the trained network of every
+    (reference, network) pair, on the test images of ``data``: :func:`describe`'s identifying
+    columns of the network, then ``reference`` (the reference's seed), in the order of
+    ``pairs``; each pair's rows computed on ``executor`` unless stored (:func:`drift_task`)."""
+    tasks = [drift_task(reference, network, data, measures=measures, conv=conv)
+             for reference, network in pairs]
     payloads = execute(tasks, executor=executor, progress=progress, results_dir=results_dir,
                        device=device, data_root=data_root)
-    return pd.DataFrame([row for payload in payloads for row in payload["rows"]])
+    frames = [pd.DataFrame(payload["rows"]).assign(reference=reference.seed)
+              for (reference, _), payload in zip(pairs, payloads)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -2,8 +2,8 @@
 
 Inputs are the frames of :mod:`pruninglib.analysis.drift` with the identifying columns of
 :func:`pruninglib.chapters.pruning_similarity.finetune.to_frame` (model.name, variant,
-density, seed). The variants are the three sparse networks of Blakeney et al. (2020) plus the
-dense control; the control (dense networks of other seeds against the reference) is drawn in
+density, seed). The variants are the sparse networks of Blakeney et al. (2020), a uniform random
+mask, and the dense control; the control (dense networks of other seeds against the reference) is drawn in
 grey from its lowest to its highest value with its mean in black (a band, or a box per layer),
 so "low similarity" can be read against it.
 Similarity is unitless, in [0, 1]; accuracy in percent; compression on a log axis.
@@ -16,15 +16,25 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from ...book.plots import (ACCURACY_LABEL, COMPRESSION_LABEL, compression_ticks, mean_ci,
-                           model_label)
+from ...book.plots import (
+    ACCURACY_LABEL,
+    COMPRESSION_LABEL,
+    compression_ticks,
+    mean_ci,
+    model_label,
+)
 
-VARIANTS = ("magnitude", "reinit", "random")
+VARIANTS = ("magnitude", "reinit", "random", "uniform")
 VARIANT_LABELS = {"dense": "dense, other seed (control)", "magnitude": "pruned + fine-tuned",
-                  "reinit": "re-initialised, same mask", "random": "random sparse"}
+                  "reinit": "re-initialised, same mask",
+                  "random": "random sparse, same layer sizes",
+                  "uniform": "random sparse, uniform density"}
 VARIANT_COLORS = {"dense": "#000000", "magnitude": "#0072B2", "reinit": "#CC79A7",
-                  "random": "#8c8c8c"}
-VARIANT_MARKERS = {"dense": "*", "magnitude": "s", "reinit": "^", "random": "o"}
+                  "random": "#8c8c8c", "uniform": "#E69F00"}
+VARIANT_MARKERS = {"dense": "*", "magnitude": "s", "reinit": "^", "random": "o",
+                   "uniform": "D"}
+MEASURE_COLORS = {"svcca": "#0072B2", "pwcca": "#009E73", "cka": "#D55E00",
+                  "cka_debiased": "#CC79A7"}
 MEASURE_LABELS = {"svcca": "SVCCA", "pwcca": "PWCCA", "cka": "linear CKA",
                   "cka_debiased": "linear CKA (debiased)"}
 POSITION_LABELS = {"first": "first layer", "middle": "middle layers (mean)",
@@ -218,4 +228,58 @@ def accuracy_vs_similarity(summary, *, position: str = "middle", measure: str = 
     axes[0][0].set_ylabel(ACCURACY_LABEL)
     fig.tight_layout()
     _legend(fig, axes, ncol=3, below=-0.14)
+    return fig
+
+
+def budgets(arms, measures: Sequence[str]):
+    """B1b against the fine-tuning budget, one column of panels per model: on top the
+    middle-layer similarity gap to the control (pruned minus control; below 0: as different
+    as an independently trained network) per measure, below the accuracy the pruning cost;
+    mean over references with 95 % CI bars against the epochs per pruning step (log axis),
+    learning-rate rewinding as open markers.
+
+    arms: :func:`pruninglib.chapters.pruning_similarity.study.arms_frame`'s columns
+    (model.name, arm, epochs, rewound, reference, measure, middle_gap, drop in pp).
+    """
+    models = list(dict.fromkeys(arms["model.name"]))
+    fig, axes = plt.subplots(2, len(models), squeeze=False, sharex=True,
+                             figsize=(5.2 * len(models), 6.4))
+    for column, model in enumerate(models):
+        part = arms[arms["model.name"] == model]
+        top, bottom = axes[0][column], axes[1][column]
+        top.axhline(0, color="black", ls="--", lw=1, label="dense control (gap 0)")
+        for k, measure in enumerate(measures):
+            shift = 1.06 ** (k - (len(measures) - 1) / 2)
+            for rewound, face in ((False, MEASURE_COLORS.get(measure, "C0")), (True, "white")):
+                rows = part[(part["measure"] == measure) & (part["rewound"] == rewound)]
+                if rows.empty:
+                    continue
+                stats = sorted((e, *mean_ci(g)) for e, g in rows.groupby("epochs")["middle_gap"])
+                x, mean, half = map(np.array, zip(*stats))
+                label = MEASURE_LABELS.get(measure, measure) + (", LR rewound" if rewound else "")
+                top.errorbar(x * shift, mean, yerr=half, color=MEASURE_COLORS.get(measure, "C0"),
+                             mfc=face, marker="o" if not rewound else "s", capsize=3,
+                             ls="-" if not rewound else "none", label=label)
+        accuracy = part.drop_duplicates(["arm", "reference"])
+        for rewound, face in ((False, "black"), (True, "white")):
+            rows = accuracy[accuracy["rewound"] == rewound]
+            if rows.empty:
+                continue
+            stats = sorted((e, *mean_ci(g)) for e, g in rows.groupby("epochs")["drop"])
+            x, mean, half = map(np.array, zip(*stats))
+            bottom.errorbar(x, mean, yerr=half, color="black", mfc=face,
+                            marker="o" if not rewound else "s", capsize=3,
+                            ls="-" if not rewound else "none",
+                            label="accuracy cost" + (", LR rewound" if rewound else ""))
+        bottom.axhline(0, color="black", lw=0.8)
+        top.set_title(model_label(model))
+        bottom.set_xscale("log")
+        bottom.minorticks_off()
+        shown = sorted(part["epochs"].unique())
+        bottom.set_xticks(shown, [f"{e:g}" for e in shown])
+        bottom.set_xlabel("fine-tuning epochs per pruning step")
+    axes[0][0].set_ylabel("middle-layer similarity,\npruned − control")
+    axes[1][0].set_ylabel("reference − pruned\ntest accuracy (pp)")
+    fig.tight_layout()
+    _legend(fig, axes, ncol=4, below=-0.1)
     return fig

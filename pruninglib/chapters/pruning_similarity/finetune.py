@@ -9,7 +9,10 @@ Blakeney et al. (2020) compare three sparse networks derived from one trained de
 * :class:`ScratchSpec` with ``variant="reinit"``: that mask, weights re-drawn from the
   initialisation distribution, trained from scratch ("post-pruning re-initialisation");
 * :class:`ScratchSpec` with ``variant="random"``: the same number of kept weights in every
-  layer at uniformly random positions, trained from scratch ("random sparse initialisation").
+  layer at uniformly random positions, trained from scratch ("random sparse initialisation");
+* :class:`ScratchSpec` with ``variant="uniform"``: as many kept weights in all as that mask,
+  every layer at the same density, at uniformly random positions, trained from scratch (a
+  random mask that owes nothing to pruning, not even its layer sizes).
 
 Every spec is a cached task (:func:`task_of`): a :class:`~pruninglib.config.RunSpec` is a
 training run stored with its weights (:func:`pruninglib.runs.experiments.run_task`); a derived
@@ -35,11 +38,19 @@ import torch
 from torch import nn
 
 from ... import seeds
-from ...config import SCOPES, ConfigError, RunSpec, TrainSpec, check_choice, check_number, fail
+from ...config import (
+    SCOPES,
+    ConfigError,
+    RunSpec,
+    TrainSpec,
+    check_choice,
+    check_number,
+    fail,
+)
 from ...data import DATASETS
 from ...masks import Mask, apply_mask, count, layer_densities
 from ...pruners import magnitude_round
-from ...pruners.selection import select_per_layer
+from ...pruners.selection import kept_count, select_per_layer
 from ...runs import experiments
 from ...runs.cache import Context, Output, Task, cached, store_for
 from ...runs.executors import execute
@@ -47,16 +58,34 @@ from ...runs.networks import network_from_tensors, network_tensors, seeded_netwo
 from ...seeds import derive_seed
 from ...train import evaluate, resolve_device, train
 
-__all__ = ["DERIVED_KIND", "VARIANTS", "DerivedResult", "FinetuneSpec", "ScratchSpec",
-           "compute_derived", "depth", "describe", "finetune_path", "load_trained", "run",
-           "run_all", "Spec", "spec_from_tagged", "tagged", "task_of", "to_frame"]
+__all__ = [
+    "DERIVED_KIND",
+    "VARIANTS",
+    "DerivedResult",
+    "FinetuneSpec",
+    "ScratchSpec",
+    "Spec",
+    "compute_derived",
+    "depth",
+    "describe",
+    "finetune_path",
+    "load_trained",
+    "random_mask",
+    "run",
+    "run_all",
+    "spec_from_tagged",
+    "tagged",
+    "task_of",
+    "to_frame",
+]
 
 DERIVED_KIND = "derived"
 """The store part of fine-tuning paths and from-scratch runs: ``<results>/derived/``."""
 
-VARIANTS = ("reinit", "random")
+VARIANTS = ("reinit", "random", "uniform")
 """ScratchSpec variants: 'reinit' keeps the source mask, 'random' re-draws each layer's kept
-positions uniformly at random with the same count."""
+positions uniformly at random with the same count, 'uniform' keeps the source's overall
+density in every layer, at uniformly random positions."""
 
 
 def _check_type(owner: str, name: str, value, kinds, allowed: str) -> None:
@@ -131,7 +160,7 @@ class FinetuneSpec:
                 "train": _train_dict(self.train), "scope": self.scope, "seed": self.seed}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FinetuneSpec":
+    def from_dict(cls, d: dict) -> FinetuneSpec:
         """Inverse of :meth:`to_dict`."""
         return cls(RunSpec.from_dict(d["parent"]), tuple(d["densities"]),
                    _train_spec(d["train"]), d["scope"], d["seed"])
@@ -146,12 +175,13 @@ class ScratchSpec:
     """The mask of a stored run trained from a fresh initialisation.
 
     source: the run whose final mask is used (a FinetuneSpec or a pruned RunSpec).
-    variant: 'reinit' (that mask) or 'random' (per layer, the same kept count at uniformly
-        random positions).
+    variant: 'reinit' (that mask), 'random' (per layer, the same kept count at uniformly
+        random positions) or 'uniform' (the same kept count in all, every layer at the same
+        density, at uniformly random positions).
     train: the training recipe (Blakeney et al. retrain with the dense network's).
     seed: the fresh weights (the model's initialisation, drawn with a seed of their own, so
         seed 0 does not repeat the parent's initial weights), the random mask, the batch order.
-        The two variants of one seed start from the same dense weights.
+        The variants of one seed start from the same dense weights.
     """
 
     source: FinetuneSpec | RunSpec
@@ -183,14 +213,14 @@ class ScratchSpec:
     def to_dict(self) -> dict:
         d = {"source": tagged(self.source), "variant": self.variant,
              "train": _train_dict(self.train), "seed": self.seed}
-        if self.variant == "random":
+        if self.variant in ("random", "uniform"):
             # masks drawn layer by layer, input to output: a key of their own (before, the
             # draws followed a stored file's name order, which varied between processes)
             d["draw_order"] = "layers"
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ScratchSpec":
+    def from_dict(cls, d: dict) -> ScratchSpec:
         """Inverse of :meth:`to_dict`."""
         return cls(spec_from_tagged(d["source"]), d["variant"], _train_spec(d["train"]),
                    d["seed"])
@@ -334,7 +364,7 @@ def compute_derived(task_spec: dict, context: Context) -> Output:
         model = seeded_network(spec.model, info.input_shape, info.num_classes,
                                derive_seed(spec.seed, "scratch-init"), dev)
         mask = source if spec.variant == "reinit" else {
-            n: m.to(dev) for n, m in _random_like(source, spec.seed).items()}
+            n: m.to(dev) for n, m in random_mask(source, spec.variant, spec.seed).items()}
         purpose = "scratch-batches"
         desc = f"{spec.variant} d={spec.density:.3g} seed {spec.seed}"
     prune_seconds = time.perf_counter() - start
@@ -363,26 +393,42 @@ def compute_derived(task_spec: dict, context: Context) -> Output:
     return Output(payload, network_tensors(model, mask))
 
 
-def _random_like(mask: Mask, seed: int) -> Mask:
-    """Per layer, as many kept weights as ``mask`` at uniformly random positions (one draw
-    per layer, in the order of ``mask``: input to output)."""
-    generator = seeds.generator(seed, "scratch-mask")
+def random_mask(mask: Mask, variant: str, seed: int) -> Mask:
+    """A random mask with the kept counts of ``mask``: per layer (``variant`` 'random') or in
+    all, every layer at ``mask``'s overall density (``variant`` 'uniform'; each layer keeps
+    :func:`~pruninglib.pruners.selection.kept_count` of its weights), at uniformly random
+    positions: one draw per layer, in the order of ``mask`` (input to output), from
+    ``seeds.generator(seed, "scratch-mask")`` ('random') or ``"scratch-mask-uniform"``."""
+    if variant == "random":
+        keep = {n: int(m.sum()) for n, m in mask.items()}
+        purpose = "scratch-mask"
+    elif variant == "uniform":
+        kept, total = count(mask)
+        keep = {n: kept_count(kept / total, m.numel()) for n, m in mask.items()}
+        purpose = "scratch-mask-uniform"
+    else:
+        raise ValueError(f"variant={variant!r} is not allowed: random or uniform")
+    generator = seeds.generator(seed, purpose)
     scores = {n: torch.rand(m.shape, generator=generator) for n, m in mask.items()}
     alive = {n: torch.ones(m.shape, dtype=torch.bool) for n, m in mask.items()}
-    keep = {n: int(m.sum()) for n, m in mask.items()}
     return select_per_layer(scores, alive, keep, "random")
 
 
 def describe(spec: Spec) -> dict:
     """Identifying columns: model.name, model.width, variant (dense, magnitude = pruned after
-    training and fine-tuned, reinit, random, or the RunSpec's pruning method), density (asked
-    for) and seed."""
+    training and fine-tuned, reinit, random, uniform, or the RunSpec's pruning method),
+    density (asked for), seed, and the fine-tuning recipe of a pruned network:
+    finetune_epochs (per pruning step) and finetune_lr (0 and 0.0 for any other network)."""
     base = {"model.name": spec.model.name, "model.width": spec.model.width}
+    tuning = {"finetune_epochs": 0, "finetune_lr": 0.0}
     if isinstance(spec, RunSpec):
         variant = "dense" if spec.prune.method == "dense" else spec.prune.method
-        return {**base, "variant": variant, "density": spec.prune.density, "seed": spec.seed}
+        return {**base, "variant": variant, "density": spec.prune.density, "seed": spec.seed,
+                **tuning}
+    if isinstance(spec, FinetuneSpec):
+        tuning = {"finetune_epochs": spec.train.epochs, "finetune_lr": spec.train.lr}
     variant = "magnitude" if isinstance(spec, FinetuneSpec) else spec.variant
-    return {**base, "variant": variant, "density": spec.density, "seed": spec.seed}
+    return {**base, "variant": variant, "density": spec.density, "seed": spec.seed, **tuning}
 
 
 def to_frame(results: Iterable) -> pd.DataFrame:

@@ -6,8 +6,13 @@ import pytest
 import torch
 
 from pruninglib.chapters.pruning_similarity import finetune
-from pruninglib.chapters.pruning_similarity.finetune import (FinetuneSpec, ScratchSpec,
-                                                             finetune_path, load_trained, run)
+from pruninglib.chapters.pruning_similarity.finetune import (
+    FinetuneSpec,
+    ScratchSpec,
+    finetune_path,
+    load_trained,
+    run,
+)
 from pruninglib.config import ConfigError, DataSpec, ModelSpec, RunSpec, TrainSpec
 from pruninglib.data import load_data
 from pruninglib.masks import full_mask
@@ -140,6 +145,8 @@ def test_to_frame_describes_every_kind_of_run(tmp_path):
     assert frame["density"].tolist() == [1.0, 0.3, 0.3, 0.3]  # asked for: 0.3 x 1184 weights
     assert frame["achieved_density"].tolist() == [1.0] + [355 / 1184] * 3  # kept 355
     assert frame["seed"].tolist() == [0, 3, 1, 0]
+    assert frame["finetune_epochs"].tolist() == [0, 0, 0, 0]  # prune only: 0 epochs a step
+    assert frame["finetune_lr"].tolist() == [0.0, PRUNE_ONLY.lr, 0.0, 0.0]
     assert frame["test_accuracy"].between(0, 1).all()
 
 
@@ -167,3 +174,26 @@ def test_derived_runs_go_through_a_process_pool_and_are_loaded_not_recomputed(
     inline = finetune.run_all(specs, results_dir=tmp_path / "inline", progress=False)
     assert [r.metrics["test_accuracy"] for r in inline] == [
         r.metrics["test_accuracy"] for r in first]  # the pool computes the same numbers
+
+
+def test_uniform_random_masks_keep_the_total_at_one_density_in_every_layer(tmp_path):
+    source = FinetuneSpec(DENSE, (0.25,), PRUNE_ONLY)
+    _, source_mask = load_trained(source, results_dir=tmp_path)
+    uniform_spec = ScratchSpec(source, "uniform", PRUNE_ONLY)
+    assert uniform_spec.to_dict()["draw_order"] == "layers"
+    model, mask = load_trained(uniform_spec, results_dir=tmp_path)
+    kept = {n: int(m.sum()) for n, m in mask.items()}
+    total = sum(m.numel() for m in mask.values())
+    density = sum(int(m.sum()) for m in source_mask.values()) / total
+    assert kept == {n: max(1, round(density * m.numel())) for n, m in mask.items()}
+    assert kept != {n: int(m.sum()) for n, m in source_mask.items()}  # magnitude is not uniform
+    torch.manual_seed(derive_seed(0, "scratch-init"))  # the fresh weights of every variant
+    fresh = _weights(build_model(DENSE.model, (1, 8, 8), 4), mask)
+    for name, m in mask.items():
+        assert torch.equal(_weights(model, mask)[name], fresh[name] * m)
+    random = finetune.random_mask(source_mask, "random", 0)
+    again = finetune.random_mask(source_mask, "uniform", 0)
+    assert all(torch.equal(again[n], mask[n].cpu()) for n in mask)  # drawn from (seed, purpose)
+    assert any(not torch.equal(random[n] & again[n], again[n]) for n in mask)
+    with pytest.raises(ValueError, match="variant='reinit' is not allowed: random or uniform"):
+        finetune.random_mask(source_mask, "reinit", 0)

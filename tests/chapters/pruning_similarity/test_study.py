@@ -1,14 +1,16 @@
-"""The chapter's grid, frames, verdict numbers and summary, checked on hand-made frames."""
+"""The chapter's grid, compared pairs, plan and frames, checked on small specs and hand-made
+frames."""
 from __future__ import annotations
-
-import math
 
 import pytest
 
-from pruninglib.book import claims
-from pruninglib.chapters.pruning_similarity import study
-from pruninglib.chapters.pruning_similarity.claims import ROWS, chapter_claims
-from pruninglib.chapters.pruning_similarity.finetune import FinetuneSpec, ScratchSpec
+from pruninglib.book.parameters import parameters_for
+from pruninglib.chapters.pruning_similarity import plan, study
+from pruninglib.chapters.pruning_similarity.finetune import (
+    FinetuneSpec,
+    ScratchSpec,
+    task_of,
+)
 
 from .frames import MODEL, toy_study
 
@@ -16,102 +18,97 @@ PARAMETERS = {"dataset": "synthetic", "augment": False, "models": [MODEL],
               "widths": {}, "train_subsets": {MODEL: 200}, "test_subset": 100, "epochs": 2,
               "lr": 0.05, "weight_decay": 0.0, "batch_size": 64,
               "densities": {MODEL: [0.5, 0.1]}, "scratch_densities": {MODEL: [0.1]},
-              "finetune_epochs": 1, "finetune_lr": 0.01, "dense_seeds": 2, "seeds": 2}
-PLAN = study.studies(PARAMETERS)
+              "finetune_epochs": 1, "finetune_lr": 0.01, "budget_epochs": {MODEL: [1, 5]},
+              "rewind_epochs": {MODEL: 0}, "claim_density": 0.1, "references": 3,
+              "measures": ["svcca", "cka"], "conv": "average"}
+GRID = study.studies(PARAMETERS)
+REWOUND = study.studies({**PARAMETERS, "rewind_epochs": {MODEL: 2}})
 
 
-def test_a_study_lists_dense_then_pruned_paths_then_scratch_variants():
-    plan = PLAN[MODEL]
-    assert plan.width == 1.0 and plan.data.train_subset == 200 and plan.tuning.lr == 0.01
-    assert [s.seed for s in plan.dense] == [0, 1] and plan.reference == plan.dense[0]
-    assert [(s.seed, s.densities) for s in plan.pruned] == [
-        (0, (0.5,)), (0, (0.5, 0.1)), (1, (0.5,)), (1, (0.5, 0.1))]
-    assert all(isinstance(s, FinetuneSpec) and s.parent == plan.reference for s in plan.pruned)
-    assert [(s.variant, s.seed, s.source.seed, s.density) for s in plan.scratch] == [
-        ("reinit", 0, 0, 0.1), ("random", 0, 0, 0.1), ("reinit", 1, 1, 0.1),
-        ("random", 1, 1, 0.1)]
-    assert all(isinstance(s, ScratchSpec) and s.train == plan.training for s in plan.scratch)
-    assert len(plan.specs) == 10 and plan.specs[0] == plan.reference
-    assert plan.setting == ("LeNet-300-100 · synthetic 200 training images · 2 ep + 1 ep per "
-                            "pruning step")
+def test_every_reference_has_its_own_paths_and_from_scratch_networks():
+    grid = REWOUND[MODEL]
+    assert [s.seed for s in grid.dense] == [0, 1, 2] and grid.data.train_subset == 200
+    assert [(a.label, a.train.epochs, a.train.lr, a.rewound) for a in grid.arms] == [
+        ("1 ep", 1, 0.01, False), ("5 ep", 5, 0.01, False), ("2 ep, LR rewound", 2, 0.05, True)]
+    for r in range(3):
+        main = grid.path(r)
+        assert [(s.densities, s.seed, s.parent) for s in main] == [
+            ((0.5,), r, grid.dense[r]), ((0.5, 0.1), r, grid.dense[r])]
+        assert all(isinstance(s, FinetuneSpec) and s.train == grid.tuning for s in main)
+        assert grid.path(r, grid.arms[0]) == main  # the main recipe is the 1-epoch arm
+        assert [s.train.epochs for s in grid.path(r, grid.arms[1])] == [5, 5]
+        scratch = grid.scratch(r)
+        assert [(s.variant, s.seed, s.source, s.density) for s in scratch] == [
+            (v, r, main[-1], 0.1) for v in ("reinit", "random", "uniform")]
+        # equal budgets: 2 dense epochs + 2 pruning steps of 1 epoch, at the dense lr
+        assert all(isinstance(s, ScratchSpec) and s.train.epochs == 4 and s.train.lr == 0.05
+                   for s in scratch)
+        assert len(grid.networks(r)) == 10  # dense, 2 main, 2 + 2 other arms, 3 scratch
+        compared = grid.compared(r)
+        assert [s.seed for s in compared[:2]] == [s for s in range(3) if s != r]
+        assert len(compared) == 9 and grid.dense[r] not in compared
+    assert len(grid.specs) == 30 == len({task_of(s).key() for s in grid.specs})
+    assert grid.setting == ("LeNet-300-100 · synthetic 200 training images · 2 ep + 1 ep per "
+                            "pruning step · 3 independent references")
 
 
-def test_a_model_without_a_pruning_path_is_a_one_line_error():
-    with pytest.raises(ValueError, match=r"^densities=.* 'vgg11' has none$"):
-        study.studies({**PARAMETERS, "models": [MODEL, "vgg11"]})
+def test_the_plan_lists_every_cached_task_once():
+    tasks = plan(PARAMETERS)
+    kinds = [t.kind for t in tasks]
+    assert (kinds.count("run"), kinds.count("derived"), kinds.count("drift")) == (3, 21, 24)
+    assert len({t.key() for t in tasks}) == len(tasks)
+    comparisons = study.comparisons(GRID)
+    assert len(comparisons) == 24 and {r.seed for r, _, _ in comparisons} == {0, 1, 2}
 
 
-def test_summary_gaps_and_tables_by_hand():
+def test_at_the_smoke_profile_the_plan_holds_the_first_grid_the_notebook_trains():
+    parameters = parameters_for("pruning_similarity", "smoke")
+    tasks = plan(parameters)
+    keys = [t.key() for t in tasks]
+    assert len(set(keys)) == len(keys)
+    grid = study.studies(parameters)
+    trained = [task_of(spec).key() for s in grid.values() for spec in s.specs]
+    assert set(trained) <= set(keys)
+    assert {t.kind for t in tasks} == {"run", "derived", "drift"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"references": 1}, r"^references=1 is not allowed: at least 2"),
+    ({"claim_density": 0.2}, r"^claim_density=0.2 is not allowed for lenet_300_100: a density"),
+    ({"scratch_densities": {MODEL: [0.3]}}, r"^scratch_densities=0.3 is not allowed"),
+    ({"rewind_epochs": {MODEL: 2}, "finetune_lr": 0.05}, r"^finetune_lr=0.05 is not allowed"),
+    ({"models": [MODEL, "vgg11"]}, r"^densities=.* 'vgg11' has none$"),
+])
+def test_bad_grids_are_one_line_errors(change, message):
+    with pytest.raises(ValueError, match=message) as error:
+        study.studies({**PARAMETERS, **change})
+    assert "\n" not in str(error.value)
+
+
+def test_summary_gaps_are_to_the_control_of_the_same_reference():
     sim, runs = toy_study()
-    summary = study.summarise(sim, runs)
-    pruned = summary[(summary["variant"] == "magnitude") & (summary["density"] == 0.1)]
-    pruned = pruned.sort_values("seed")
-    assert pruned["middle"].tolist() == pytest.approx([0.50, 0.51, 0.52])
-    assert pruned["middle_control"].tolist() == pytest.approx([0.55] * 3)
+    summary = study.summarise(sim, runs, GRID)
+    svcca = summary[summary["measure"] == "svcca"]
+    control = svcca[svcca["variant"] == "dense"].sort_values(["reference", "seed"])
+    assert control["middle"].tolist() == pytest.approx([0.6, 0.5, 0.6, 0.5, 0.5, 0.5])
+    assert control["middle_control"].tolist() == pytest.approx([0.55, 0.55, 0.55, 0.55,
+                                                                0.5, 0.5])
+    pruned = svcca[(svcca["arm"] == "1 ep") & (svcca["density"] == 0.1)].sort_values("seed")
     assert pruned["middle_gap"].tolist() == pytest.approx([-0.05, -0.04, -0.03])
-    assert pruned["test_accuracy"].tolist() == [0.885, 0.895, 0.875]
-    assert study.comparison_note(sim).startswith("14 networks compared with their reference; "
-                                                 "0 layer comparisons undefined")
-    accuracy = study.accuracy_table(runs)
-    assert list(accuracy.columns) == [1.0, 0.5, 0.1]
-    assert accuracy.loc[(MODEL, "dense (reference and control)"), 1.0] == 89.3
-    assert accuracy.loc[(MODEL, "pruned + fine-tuned"), 0.1] == 88.5
-    middle = study.measures_table(summary, 0.1, ["svcca"])
-    assert middle.loc[(MODEL, "dense, other seed (control)"), "svcca"] == 0.55
-    assert middle.loc[(MODEL, "random sparse"), "svcca"] == 0.4
-    assert study.reference_accuracy(runs) == {MODEL: 0.90}
+    assert pruned["ends_minus_middle"].tolist() == pytest.approx([0.40, 0.39, 0.43])
+    assert pruned["ends_minus_middle_control"].tolist() == pytest.approx([0.30, 0.275, 0.325])
+    assert pruned["ends_minus_middle_gap"].tolist() == pytest.approx([0.10, 0.115, 0.105])
+    assert pruned["test_accuracy"].tolist() == [0.885, 0.890, 0.875]
+    assert set(svcca.loc[svcca["finetune_epochs"] == 5, "arm"]) == {"5 ep"}
+    assert set(svcca.loc[svcca["variant"] != "magnitude", "arm"]) == {""}
+    assert len(study.main_arm(svcca, GRID)) == len(svcca) - 3
 
 
-def test_verdict_numbers_by_hand_and_one_reference_gives_at_most_partly():
+def test_the_budget_frame_pairs_each_pruned_network_with_its_own_reference():
     sim, runs = toy_study()
-    summary = study.summarise(sim, runs)
-    results = study.verdict_estimates(summary, PLAN, 0.1, study.reference_accuracy(runs))
-    mean = {cid.split(" ·")[0]: est.mean for cid, est in results.items()}
-    assert mean == pytest.approx({"B1a": 1.5, "B1b": -0.04, "B1c": 0.34, "B2": 2.5, "B3": 1.5,
-                                  "A7": 0.39})
-    b1b = results["B1b · LeNet-300-100"]
-    assert b1b.n == 1 and math.isinf(b1b.half_width)  # one reference: no interval
-    assert "3 seeds" in b1b.setting and "±0.025" in b1b.setting  # t(2) * 0.01 / sqrt(3)
-    assert results["B1c · LeNet-300-100"].n == 3  # the check keeps its interval
-    table = claims.verdict_table(chapter_claims(PLAN, 0.1), results)
-    assert table.verdicts == {
-        "B1a · LeNet-300-100": claims.PARTLY, "B1b · LeNet-300-100": claims.PARTLY,
-        "B1c · LeNet-300-100": claims.CHECK_PASSED,
-        "B2 · LeNet-300-100": claims.NOT_REPRODUCED, "B3 · LeNet-300-100": claims.PARTLY,
-        "A7 · LeNet-300-100": claims.PARTLY}
-    # three seeds around one reference would pass B1b's criterion as independent replicates
-    spread = claims.Estimate.from_samples([-0.05, -0.04, -0.03])
-    assert claims.below(0.0).verdict(spread) == claims.REPRODUCED
-
-
-def test_a_variant_left_out_is_not_measured():
-    sim, runs = toy_study()
-    keep = runs["variant"] != "random"
-    summary = study.summarise(sim[sim["variant"] != "random"], runs[keep])
-    results = study.verdict_estimates(summary, PLAN, 0.1, study.reference_accuracy(runs))
-    assert results["B2 · LeNet-300-100"].n == 0
-    assert results["B3 · LeNet-300-100"].n == 1
-
-
-def test_the_summary_text_quotes_the_frames():
-    sim, runs = toy_study()
-    summary = study.summarise(sim, runs)
-    text = study.summary_text(summary, PLAN, 0.1, study.reference_accuracy(runs))
-    assert text.startswith("- **LeNet-300-100**: two dense networks of different seeds share "
-                           "a middle-layer SVCCA of 0.55 (first layer 0.90, logits 0.80)")
-    assert "keeps 0.85 at density 0.5, 0.51 at density 0.1 (-0.04 against the control" in text
-    assert "its accuracy is 88.5 % against the reference's 90.0 %" in text
-    assert "re-initialised network reaches 87.0 % and the random sparse one 86.0 %" in text
-    assert text.endswith("with middle-layer SVCCA 0.45 and 0.40.")
-
-
-def test_claims_are_rendered_per_model_from_the_table():
-    rendered = chapter_claims(PLAN, 0.1)
-    assert [c.id for c in rendered] == [f"{row.id} · LeNet-300-100" for row in ROWS]
-    kinds = {c.id.split(" ·")[0]: c.kind for c in rendered}
-    assert kinds == {"B1a": "claim", "B1b": "claim", "B1c": "check", "B2": "claim",
-                     "B3": "claim", "A7": "claim"}
-    b1c = rendered[2]
-    assert "density 0.5 minus at 0.1" in b1c.metric and "one pruning path" in b1c.reason
-    assert "90 % sparsity (density 0.1)" in rendered[0].metric
-    assert all(c.criterion.why and c.scale.ours == PLAN[MODEL].setting for c in rendered)
+    arms = study.arms_frame(study.summarise(sim, runs, GRID), runs, GRID)
+    svcca = arms[arms["measure"] == "svcca"].sort_values(["epochs", "reference"])
+    assert svcca["arm"].tolist() == ["1 ep"] * 3 + ["5 ep"] * 3
+    assert svcca["middle_gap"].tolist() == pytest.approx([-0.05, -0.04, -0.03,
+                                                          -0.10, -0.10, -0.05])
+    assert svcca["drop"].tolist() == pytest.approx([1.5, 2.0, 1.5, 0.5, 1.5, -0.5])
