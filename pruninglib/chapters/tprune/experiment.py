@@ -1,12 +1,14 @@
 """TPrune at CPU scale (Mao et al. 2021): BSSL analysis, then line pruning by structured
-Hoyer-Square, group lasso or line magnitude, physical slicing, fine-tuning, latency.
+Hoyer-Square (on the inner lines, on the directions BSSL found, or on every row and column),
+group lasso or line magnitude, physical slicing, fine-tuning, latency.
 
 Unlike every other chapter this prunes *during training*: a dense
 :class:`~pruninglib.models.transformer.TransformerClassifier` is trained first, then trained
 on with a group penalty, its lines under a relative-norm threshold are sliced away
-(:mod:`pruninglib.pruners.structured`) and the smaller dense model is fine-tuned. Each seed
-is one cached task (kind ``tprune``, :func:`seed_task`); :func:`run` computes a grid of seeds
-on any executor.
+(:mod:`pruninglib.pruners.structured`) and the smaller dense model is fine-tuned. Every model
+is timed through three code paths (:mod:`.paths`), so that dense and pruned models can be
+compared like for like. Each seed is one cached task (kind ``tprune``, :func:`seed_task`);
+:func:`run` computes a grid of seeds on any executor.
 """
 from __future__ import annotations
 
@@ -23,14 +25,36 @@ from tqdm import tqdm
 from ...config import DataSpec, TrainSpec
 from ...data import Dataset, batches, load_data_once, num_batches
 from ...models.transformer import TransformerClassifier
-from ...pruners.structured import (BOTH, INNER_ONLY, count_parameters, flops, keep_above,
-                                   keep_largest, latency, penalty, relative_line_norms,
-                                   slice_units, unit_scores)
+from ...pruners.structured import (
+    BOTH,
+    INNER_ONLY,
+    count_parameters,
+    flops,
+    keep_above,
+    keep_largest,
+    latency,
+    penalty,
+    slice_units,
+    unit_scores,
+)
 from ...runs.cache import Context, Output, Task
 from ...runs.executors import execute
+from ...seeds import derive_seed
 from ...train import evaluate, make_optimizer, make_scheduler, train
+from .guidance import bssl_rows, guided_directions
+from .paths import PATHS, on_path
 
 KIND = "tprune"
+FORMAT = 2
+"""Version of a seed's payload, part of its key: 2 added the guided and both-direction
+Hoyer-Square runs, the one-line probe and the three timing paths (format 1 had none)."""
+
+STAGE2 = {"group_lasso": ("group_lasso", "inner"), "hoyer_square": ("hoyer_square", "inner"),
+          "hoyer_guided": ("hoyer_square", "guided"), "hoyer_both": ("hoyer_square", "both")}
+"""Stage-2 method -> (penalty, lines penalised): 'inner' = the lines that can be sliced,
+chosen in advance (:data:`~pruninglib.pruners.structured.INNER_ONLY`); 'guided' = each
+matrix type along the direction BSSL found (:func:`.guidance.guided_directions`); 'both' =
+every row and every column (DeepHoyer's structured penalty, no guidance)."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +65,10 @@ class TPruneSpec:
     bssl_strength: group-lasso weight on every row and column (stage 1); reg_epochs: training
     with a penalty, from the dense model (stage 1 and 2), with reg_optimizer ('sgd' with
     momentum 0.9 by default: Adam's normalised steps keep every weight moving by about lr, so
-    group lasso never brings a line near zero) at reg_lr; lasso_strengths /
-    hoyer_strengths: penalty weights of stage 2 on the inner lines; threshold: a unit is
-    removed when its relative line norm is below it; finetune_epochs / finetune_lr: after
+    group lasso never brings a line near zero) at reg_lr; lasso_strengths: group-lasso
+    weights of stage 2; hoyer_strengths: Hoyer-Square weights of stage 2 (every Hoyer-Square
+    method of :data:`STAGE2`); threshold: a unit is removed when its relative line norm is
+    below it; finetune_epochs / finetune_lr: after
     slicing;
     latency_batch: the "typical" batch (besides batch 1); latency_repeats: timed calls;
     threads: torch threads while timing.
@@ -70,7 +95,7 @@ class TPruneSpec:
     threads: int = 1
 
     @classmethod
-    def from_parameters(cls, values: Mapping) -> "TPruneSpec":
+    def from_parameters(cls, values: Mapping) -> TPruneSpec:
         """The spec whose fields take their values from ``values`` (e.g. a chapter's
         parameters; other keys are ignored, lists become tuples)."""
         return cls(**{f.name: tuple(values[f.name]) if isinstance(values[f.name], list)
@@ -111,15 +136,25 @@ def fit(model, data: Dataset, *, epochs: int, lr: float, batch_size: int, seed: 
 
 
 def measure(models, data: Dataset, spec: TPruneSpec) -> list[dict]:
-    """Per model: parameters, FLOPs per sample and median CPU latency (s) at batch 1 and at
-    latency_batch, the models timed in turn (:func:`~pruninglib.pruners.structured.latency`)."""
+    """Per model: parameters, FLOPs per sample of the model as sliced (``flops``) and padded to
+    equal heads (``flops_padded``), and the median CPU latency (s) at batch 1 and at
+    latency_batch through each code path of :data:`~.paths.PATHS`: ``latency_1`` /
+    ``latency_batch`` as sliced, ``latency_per_head_*`` and ``latency_padded_*``. All models
+    on all paths are timed in turn (:func:`~pruninglib.pruners.structured.latency`), so a slow
+    spell of a shared machine hits them alike."""
     tokens = data.input_shape[1]
-    rows = [{"params": count_parameters(m), "flops": flops(m, tokens)} for m in models]
-    for name, n in (("latency_1", 1), ("latency_batch", spec.latency_batch)):
-        timed = latency(models, data.test_x[:n], threads=spec.threads,
+    variants = [[on_path(m, path) for path in PATHS] for m in models]
+    rows = [{"params": count_parameters(m), "flops": flops(m, tokens),
+             "flops_padded": flops(v[PATHS.index("padded")], tokens)}
+            for m, v in zip(models, variants)]
+    timed_models = [v for per_model in variants for v in per_model]
+    for suffix, n in (("1", 1), ("batch", spec.latency_batch)):
+        timed = latency(timed_models, data.test_x[:n], threads=spec.threads,
                         repeats=spec.latency_repeats)
-        for row, t in zip(rows, timed):
-            row[name] = t["median"]
+        for i, row in enumerate(rows):
+            for j, path in enumerate(PATHS):
+                name = f"latency_{suffix}" if path == "as_run" else f"latency_{path}_{suffix}"
+                row[name] = timed[i * len(PATHS) + j]["median"]
     return rows
 
 
@@ -135,74 +170,112 @@ def removed_fractions(keep) -> dict:
     return out
 
 
+def one_line_removed(scores) -> dict[str, torch.Tensor]:
+    """Keep every unit but the lowest-scoring one of each unit group: the shape probe (each
+    block's FFN 256 -> 255 and one head one query/key and one value dimension narrower),
+    which removes almost no work but leaves odd shapes and unequal heads."""
+    return {name: torch.arange(len(s)) != int(torch.argmin(s)) for name, s in scores.items()}
+
+
+def lines_penalised(how: str, bssl: list[dict]):
+    """The ``directions`` of :func:`~pruninglib.pruners.structured.penalty` for a
+    :data:`STAGE2` line choice: 'inner', 'guided' (by this seed's ``bssl`` rows) or 'both'."""
+    if how == "inner":
+        return INNER_ONLY
+    if how == "guided":
+        return guided_directions(bssl)
+    if how == "both":
+        return BOTH
+    raise ValueError(f"lines={how!r} is not allowed: inner, guided, both")
+
+
 def run_seed(data: Dataset, spec: TPruneSpec, seed: int, progress: bool = False,
              ) -> tuple[list[dict], list[dict]]:
     """One seed of the whole experiment. Returns (runs, bssl):
 
-    runs: one row per model: seed, method (dense, group_lasso, hoyer_square, magnitude),
-    strength, lines_removed and removed_{qk,vo,ffn} (fractions of units), accuracy_sliced
-    (test accuracy right after slicing), accuracy (after fine-tuning), params, flops,
-    latency_1, latency_batch (s). Every model gets the same training budget: ``epochs``
-    dense, then ``reg_epochs`` at ``reg_lr`` (with a penalty, or none for the dense and
+    runs: one row per model: seed, method (dense, one_line, magnitude and the :data:`STAGE2`
+    methods), strength, directions (the lines penalised, e.g. ``q:out k:out ...``),
+    lines_removed and removed_{qk,vo,ffn} (fractions of units), accuracy_sliced (test
+    accuracy right after slicing), accuracy (after fine-tuning), and the costs of
+    :func:`measure`. Every model gets the same training budget: ``epochs`` dense, then
+    ``reg_epochs`` at ``reg_lr`` (with a penalty, or none for the dense, one_line and
     magnitude rows), then ``finetune_epochs``. A magnitude row slices the lines of the
-    penalty-free model to the same fraction per unit kind as the Hoyer-Square row of the same
-    strength.
-    bssl: one row per (block, matrix, direction) after stage 1: sparse (fraction of lines
-    below the threshold) and accuracy of that model.
+    penalty-free model to the same fraction per unit kind as the Hoyer-Square row (inner
+    lines) of the same strength; the one_line row removes one unit per group
+    (:func:`one_line_removed`). Penalised trainings with equal penalty, strength and lines
+    (e.g. guided directions equal to the inner ones) are trained once.
+    bssl: one row per (block, matrix, direction) after stage 1 (:func:`.guidance.bssl_rows`)
+    with seed and the accuracy of that model.
+    Random streams: initial weights and every batch order come from (seed, purpose).
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(derive_seed(seed, "tprune-init"))
     start = build(spec, data).to(data.train_x.device)
     common = {"batch_size": spec.batch_size, "progress": progress}
-    fit(start, data, epochs=spec.epochs, lr=spec.lr, seed=seed, desc="dense", **common)
+    fit(start, data, epochs=spec.epochs, lr=spec.lr, desc="dense",
+        seed=derive_seed(seed, "tprune-dense-batches"), **common)
+    trained = {}
 
     def train_on(kind=None, strength=0.0, directions=None, desc="dense, on"):
-        model = copy.deepcopy(start)
-        accuracy = fit(model, data, epochs=spec.reg_epochs, lr=spec.reg_lr, seed=seed + 1,
-                       optimizer=spec.reg_optimizer, kind=kind, strength=strength,
-                       directions=directions, desc=desc, **common)
-        return model, accuracy
+        key = (kind, strength, repr(directions))
+        if key not in trained:
+            model = copy.deepcopy(start)
+            fit(model, data, epochs=spec.reg_epochs, lr=spec.reg_lr, desc=desc,
+                seed=derive_seed(seed, "tprune-penalised-batches"),
+                optimizer=spec.reg_optimizer, kind=kind, strength=strength,
+                directions=directions, **common)
+            trained[key] = model
+        return trained[key]
 
-    bssl_model, bssl_accuracy = train_on("group_lasso", spec.bssl_strength, BOTH, "BSSL")
-    bssl = [{"seed": seed, "block": r["block"], "matrix": r["matrix"],
-             "direction": r["direction"], "lines": len(r["relative"]),
-             "sparse": float((r["relative"] < spec.threshold).float().mean()),
-             "accuracy": bssl_accuracy} for r in relative_line_norms(bssl_model)]
+    bssl_model = train_on("group_lasso", spec.bssl_strength, BOTH, "BSSL")
+    bssl_accuracy = evaluate(bssl_model, data.test_x, data.test_y)[1]
+    bssl = [{"seed": seed, **row, "accuracy": bssl_accuracy}
+            for row in bssl_rows(bssl_model, spec.threshold)]
 
-    dense, _ = train_on()
+    dense = train_on()
     dense_scores = unit_scores(dense)
-    everything = {name: torch.ones(len(s), dtype=torch.bool) for name, s in dense_scores.items()}
-    pruned = [("dense", 0.0, everything, copy.deepcopy(dense))]
-    for kind, strengths in (("group_lasso", spec.lasso_strengths),
-                            ("hoyer_square", spec.hoyer_strengths)):
-        for strength in strengths:
-            model, _ = train_on(kind, strength, INNER_ONLY, f"{kind} {strength:g}")
+    probe = one_line_removed(dense_scores)
+    pruned = [("dense", 0.0, "", keep_largest(dense_scores, 0.0), copy.deepcopy(dense)),
+              ("one_line", 0.0, "", probe, slice_units(dense, probe))]
+    for method, (kind, how) in STAGE2.items():
+        directions = lines_penalised(how, bssl)
+        for strength in (spec.lasso_strengths if kind == "group_lasso"
+                         else spec.hoyer_strengths):
+            model = train_on(kind, strength, directions, f"{method} {strength:g}")
             keep = keep_above(unit_scores(model), spec.threshold)
-            pruned.append((kind, strength, keep, slice_units(model, keep)))
-            if kind == "hoyer_square":
+            pruned.append((method, strength, describe(directions), keep,
+                           slice_units(model, keep)))
+            if method == "hoyer_square":
                 removed = removed_fractions(keep)
                 magnitude = {name: keep_largest(
                     {name: s}, removed[f"removed_{name.rsplit('.', 1)[1]}"])[name]
                     for name, s in dense_scores.items()}
-                pruned.append(("magnitude", strength, magnitude,
+                pruned.append(("magnitude", strength, "", magnitude,
                                slice_units(dense, magnitude)))
     runs = []
-    for method, strength, keep, small in pruned:
+    for method, strength, directions, keep, small in pruned:
         sliced = evaluate(small, data.test_x, data.test_y)[1]
         tuned = fit(small, data, epochs=spec.finetune_epochs, lr=spec.finetune_lr,
-                    seed=seed + 2, desc=f"fine-tune {method}", **common)
+                    seed=derive_seed(seed, "tprune-finetune-batches"),
+                    desc=f"fine-tune {method}", **common)
         runs.append({"seed": seed, "method": method, "strength": strength,
-                     **removed_fractions(keep), "accuracy_sliced": sliced, "accuracy": tuned})
+                     "directions": directions, **removed_fractions(keep),
+                     "accuracy_sliced": sliced, "accuracy": tuned})
     for row, cost in zip(runs, measure([small for *_, small in pruned], data, spec)):
         row.update(cost)
     return runs, bssl
 
 
+def describe(directions) -> str:
+    """Penalised lines in one short text, e.g. ``q:out k:out v:out o:in fc1:out fc2:in``."""
+    return " ".join(f"{m}:{'+'.join(d)}" for m, d in directions.items())
+
+
 def seed_task(data: DataSpec, spec: TPruneSpec, seed: int) -> Task:
-    """The cached task of one seed of the experiment (kind ``tprune``): the data, the sizes
-    and the seed. Its key is the one the chapter's private cache used, so stored seeds stay
-    valid."""
+    """The cached task of one seed of the experiment (kind ``tprune``): the data, the sizes,
+    the seed and the payload's :data:`FORMAT` (seeds stored in an older format get another
+    key and are recomputed, never misread)."""
     return Task.make(KIND, {"data": dataclasses.asdict(data), "tprune": dataclasses.asdict(spec),
-                            "seed": seed}, compute_seed)
+                            "seed": seed, "format": FORMAT}, compute_seed)
 
 
 def compute_seed(spec: dict, context: Context) -> Output:
@@ -216,28 +289,59 @@ def compute_seed(spec: dict, context: Context) -> Output:
     return Output({**spec, "runs": runs, "bssl": bssl})
 
 
+def seed_tasks(data: DataSpec, spec: TPruneSpec, seeds: Sequence[int]) -> list[Task]:
+    """:func:`seed_task` of every seed, in order: the chapter's whole grid."""
+    return [seed_task(data, spec, seed) for seed in seeds]
+
+
+def inputs(params: Mapping) -> tuple[DataSpec, TPruneSpec, list[int]]:
+    """The data, sizes and seeds of the chapter's parameters (``dataset``, ``train_subset``,
+    ``test_subset``, the :class:`TPruneSpec` fields and ``seeds``, run as 0 .. seeds-1)."""
+    data = DataSpec(params["dataset"], train_subset=params["train_subset"],
+                    test_subset=params["test_subset"])
+    return data, TPruneSpec.from_parameters(params), list(range(params["seeds"]))
+
+
+def plan(params: Mapping) -> list[Task]:
+    """Every cached task the notebook computes at ``params``: one kind-``tprune`` task per
+    seed (:func:`inputs`, :func:`seed_tasks`)."""
+    return seed_tasks(*inputs(params))
+
+
 def run(data: DataSpec, spec: TPruneSpec, seeds: Sequence[int], *, executor=None,
         progress: bool = False, results_dir=None, data_root=None
         ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`run_seed` for every seed, each a cached task (:func:`seed_task`) computed on
+    """:func:`run_seed` for every seed, each a cached task (:func:`seed_tasks`) computed on
     ``executor`` (None/'inline', 'pool[:N]', 'submitit[:...]', 'ray[:...]') unless stored
     in ``<results_dir>/tprune/`` (latencies included: they are those of the machine that
     computed them; time on an idle machine, e.g. inline). Returns (runs, bssl) DataFrames;
     runs are compared with their seed's dense model by :func:`against_dense`."""
-    tasks = [seed_task(data, spec, seed) for seed in seeds]
-    payloads = execute(tasks, executor=executor, progress=progress, results_dir=results_dir,
-                       data_root=data_root, device="cpu")
+    payloads = execute(seed_tasks(data, spec, seeds), executor=executor, progress=progress,
+                       results_dir=results_dir, data_root=data_root, device="cpu")
     runs = pd.DataFrame([row for payload in payloads for row in payload["runs"]])
     bssl = pd.DataFrame([row for payload in payloads for row in payload["bssl"]])
     return against_dense(runs), bssl
 
 
+SPEEDUPS = {"speedup_1": "latency_1", "speedup_batch": "latency_batch",
+            "speedup_per_head_1": "latency_per_head_1",
+            "speedup_per_head_batch": "latency_per_head_batch",
+            "speedup_padded_1": "latency_padded_1",
+            "speedup_padded_batch": "latency_padded_batch"}
+"""Speed-up column -> the latency column it divides: ``speedup_*`` compares the models as
+sliced (the dense one batched, a pruned one with unequal heads through the per-head loop:
+not like for like), ``speedup_per_head_*`` both through the per-head loop and
+``speedup_padded_*`` both through the batched matmul (like for like)."""
+
+
 def against_dense(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` (one row per model, with seed, method, accuracy in [0, 1], latency_1,
-    latency_batch, flops) plus, each against the same seed's dense row: accuracy_drop
-    (dense − model, points), relative_drop (that drop in % of the dense accuracy),
-    speedup_1 / speedup_batch (dense latency ÷ model latency) and flop_reduction (dense
-    FLOPs ÷ model FLOPs)."""
+    """``runs`` (one row per model, with seed, method, accuracy in [0, 1], flops,
+    flops_padded and the latency columns of :data:`SPEEDUPS`) plus, each against the same
+    seed's dense row: accuracy_drop (dense − model, points), relative_drop (that drop in % of
+    the dense accuracy), every :data:`SPEEDUPS` column (dense latency ÷ model latency on the
+    same path; those whose latency column is missing are left out), flop_reduction (dense
+    FLOPs ÷ model FLOPs) and flop_reduction_padded (dense FLOPs ÷ FLOPs of the model padded
+    to equal heads, the operations the padded path executes)."""
     dense = runs[runs["method"] == "dense"].set_index("seed")
     missing = sorted(set(runs["seed"]) - set(dense.index))
     if missing:
@@ -246,7 +350,10 @@ def against_dense(runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs.reset_index(drop=True).copy()
     runs["accuracy_drop"] = (base["accuracy"] - runs["accuracy"]) * 100
     runs["relative_drop"] = runs["accuracy_drop"] / base["accuracy"]
-    runs["speedup_1"] = base["latency_1"] / runs["latency_1"]
-    runs["speedup_batch"] = base["latency_batch"] / runs["latency_batch"]
+    for speedup, column in SPEEDUPS.items():
+        if column in runs:
+            runs[speedup] = base[column] / runs[column]
     runs["flop_reduction"] = base["flops"] / runs["flops"]
+    if "flops_padded" in runs:
+        runs["flop_reduction_padded"] = base["flops"] / runs["flops_padded"]
     return runs

@@ -10,10 +10,16 @@ from ...models.transformer import MATRICES
 
 MATRIX_LABELS = {"q": "W_Q", "k": "W_K", "v": "W_V", "o": "W_O", "fc1": "W_FFN1",
                  "fc2": "W_FFN2"}
-STAGE2_LABELS = {"group_lasso": "group lasso", "hoyer_square": "structured Hoyer-Square",
+STAGE2_LABELS = {"group_lasso": "group lasso (inner lines)",
+                 "hoyer_square": "Hoyer-Square (inner lines)",
+                 "hoyer_guided": "Hoyer-Square guided by BSSL",
+                 "hoyer_both": "Hoyer-Square (every row and column)",
                  "magnitude": "line magnitude (no penalty)"}
 STAGE2_COLORS = {"group_lasso": "#E69F00", "hoyer_square": "#D55E00",
+                 "hoyer_guided": "#009E73", "hoyer_both": "#56B4E9",
                  "magnitude": method_color("magnitude")}
+STAGE2_MARKERS = {"group_lasso": "s", "hoyer_square": "o", "hoyer_guided": "^",
+                  "hoyer_both": "v", "magnitude": "D"}
 
 
 def bssl_directions(bssl):
@@ -47,8 +53,10 @@ def bssl_directions(bssl):
 
 def tradeoff(runs):
     """Stage 2, two panels: test accuracy (%) against lines removed (%) per method (one point
-    per strength and seed, dense as a dashed line), and measured CPU speed-up at the typical
-    batch against the FLOP reduction (log-log, with the y = x line)."""
+    per strength and seed, dense as a dashed line), and measured CPU speed-up against the
+    reduction of the operations executed, dense and pruned models both through the batched
+    path (pruned heads padded to equal widths), at the typical batch (filled) and at batch 1
+    (crosses), log-log with the y = x line."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     dense = runs[runs["method"] == "dense"]["accuracy"] * 100
     left.axhline(dense.mean(), color="black", ls="--", lw=1.2, label="dense")
@@ -56,22 +64,23 @@ def tradeoff(runs):
         rows = runs[runs["method"] == method]
         if rows.empty:
             continue
-        colour = STAGE2_COLORS[method]
+        colour, marker = STAGE2_COLORS[method], STAGE2_MARKERS[method]
         left.scatter(rows["lines_removed"] * 100, rows["accuracy"] * 100, color=colour,
-                     label=label, s=30, alpha=0.85)
-        right.scatter(rows["flop_reduction"], rows["speedup_batch"], color=colour, label=label,
-                      s=30, alpha=0.85)
-        right.scatter(rows["flop_reduction"], rows["speedup_1"], color=colour, marker="x",
-                      s=30, alpha=0.85)
+                     marker=marker, label=label, s=30, alpha=0.8)
+        right.scatter(rows["flop_reduction_padded"], rows["speedup_padded_batch"],
+                      color=colour, marker=marker, label=label, s=30, alpha=0.8)
+        right.scatter(rows["flop_reduction_padded"], rows["speedup_padded_1"], color=colour,
+                      marker="x", s=30, alpha=0.8)
     left.set(xlabel="inner lines removed (%)", ylabel="test accuracy (%)",
              title="accuracy against lines removed")
-    left.legend(loc="lower left")
-    top = max(2.0, float(runs["flop_reduction"].max()) * 1.1)
+    left.legend(loc="lower left", fontsize=8)
+    top = max(2.0, float(runs["flop_reduction_padded"].max()) * 1.1)
     right.plot([1, top], [1, top], color="grey", lw=1, ls=":", label="speed-up = FLOP reduction")
-    right.scatter([], [], color="grey", marker="x", label="× : batch 1; ● : typical batch")
-    right.set(xscale="log", yscale="log", xlabel="FLOP reduction (dense ÷ pruned, log scale)",
-              ylabel="CPU speed-up (dense ÷ pruned latency, log scale)",
-              title="measured speed-up against FLOP reduction")
+    right.scatter([], [], color="grey", marker="x", label="× : batch 1; filled : typical batch")
+    right.set(xscale="log", yscale="log",
+              xlabel="operations executed, dense ÷ pruned (padded; log scale)",
+              ylabel="CPU speed-up, dense ÷ pruned (both batched; log)",
+              title="measured speed-up, like for like")
     right.axhline(1, color="black", lw=0.8)
     ticks = FixedLocator([0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16])
     for axis in (right.xaxis, right.yaxis):

@@ -22,24 +22,45 @@ def test_seeds_run_on_the_pool_and_are_loaded_not_recomputed(tmp_path, monkeypat
     again, again_bssl = tprune.run(TINY_DATA, TINY, [0, 1], results_dir=tmp_path)
     pd.testing.assert_frame_equal(again, runs)
     pd.testing.assert_frame_equal(again_bssl, bssl)
-    assert sorted(runs["method"]) == sorted(["dense", "group_lasso", "hoyer_square",
-                                             "magnitude"] * 2)
+    assert sorted(runs["method"]) == sorted(["dense", "one_line", "group_lasso", "hoyer_square",
+                                             "hoyer_guided", "hoyer_both", "magnitude"] * 2)
     dense = runs[runs["method"] == "dense"]
-    assert (dense["flop_reduction"] == 1).all() and (dense["speedup_1"] == 1).all()
+    assert (dense["flop_reduction"] == 1).all() and (dense["speedup_padded_1"] == 1).all()
     assert (dense["lines_removed"] == 0).all() and (dense["relative_drop"] == 0).all()
+    assert (runs["flops_padded"] >= runs["flops"]).all()
+    assert runs.filter(like="latency").gt(0).all().all()
+    probe = runs[runs["method"] == "one_line"].iloc[0]
+    assert probe["removed_ffn"] == 1 / 8 and probe["removed_qk"] == 1 / 8
+    both = runs[runs["method"] == "hoyer_both"].iloc[0]
+    assert both["directions"].startswith("q:out+in k:out+in")
     hs, mag = (runs[(runs["method"] == m) & (runs["seed"] == 0)].iloc[0]
                for m in ("hoyer_square", "magnitude"))
     assert mag["removed_ffn"] == pytest.approx(round(hs["removed_ffn"] * 8) / 8)
     assert len(bssl) == 2 * 6 * 2 and bssl["sparse"].between(0, 1).all()
 
 
-def test_the_seed_key_is_the_one_of_the_private_cache_before():
-    # computed with the chapter's former seed_key (sha256 of the sorted, compact JSON of
-    # data, sizes and seed) for the cpu profile's data and sizes: stored seeds stay valid
+def test_the_seed_key_names_the_payload_format():
+    # format 2 (guided and both-direction runs, three timing paths) changed every key: a seed
+    # stored in format 1 ("fdb06c47e9479824" for the cpu sizes, seed 0) is never misread
     data = DataSpec("fashion_mnist", train_subset=8000, test_subset=2000)
-    assert tprune.seed_task(data, tprune.TPruneSpec(), 0).key() == "fdb06c47e9479824"
-    assert tprune.seed_task(data, tprune.TPruneSpec(), 2).key() == "d4a4e85d6ca56507"
-    assert tprune.seed_task(data, tprune.TPruneSpec(), 0).kind == "tprune"
+    task = tprune.seed_task(data, tprune.TPruneSpec(), 0)
+    assert task.kind == "tprune" and task.spec["format"] == tprune.FORMAT == 2
+    assert task.key() != "fdb06c47e9479824"
+    assert task.key() != tprune.seed_task(data, tprune.TPruneSpec(), 1).key()
+
+
+def test_plan_lists_one_task_per_seed_with_the_keys_the_notebook_computes():
+    from pruninglib.book import parameters_for
+    from pruninglib.chapters.tprune import plan
+
+    params = parameters_for("tprune", "smoke")
+    tasks = plan(params)
+    data, spec, seeds = tprune.inputs(params)
+    assert [t.key() for t in tasks] == [tprune.seed_task(data, spec, s).key() for s in seeds]
+    assert len({t.key() for t in tasks}) == len(tasks) == params["seeds"]
+    assert {t.kind for t in tasks} == {"tprune"}
+    paper = plan(parameters_for("tprune", "paper"))
+    assert len(paper) == parameters_for("tprune", "paper")["seeds"]
 
 
 def test_spec_from_parameters_takes_its_fields_and_makes_tuples():
