@@ -29,9 +29,13 @@ from ...book.plots import (
 from . import tables
 from .inits import PHASES
 
-PHASE_COLORS = {"ordered": "#0072B2", "eoc": "#009E73", "chaotic": "#D55E00"}
-PHASE_MARKERS = {"ordered": "v", "eoc": "o", "chaotic": "^"}
-PHASE_LABELS = {"ordered": "ordered", "eoc": "Edge of Chaos", "chaotic": "chaotic"}
+PHASE_COLORS = {"ordered": "#0072B2", "near_ordered": "#56B4E9", "eoc": "#009E73",
+                "near_chaotic": "#E69F00", "chaotic": "#D55E00"}
+PHASE_MARKERS = {"ordered": "v", "near_ordered": "<", "eoc": "o", "near_chaotic": ">",
+                 "chaotic": "^"}
+PHASE_LABELS = {"ordered": "ordered", "near_ordered": "near-critical, χ < 1",
+                "eoc": "Edge of Chaos", "near_chaotic": "near-critical, χ > 1",
+                "chaotic": "chaotic"}
 MARK_STYLES = {  # points on the phase diagrams: (label, marker, colour)
     "our_eoc": ("our EOC point", "*", PHASE_COLORS["eoc"]),
     "reference_eoc": ("authors' code's EOC point", "X", "black"),
@@ -311,7 +315,7 @@ def rescaling_accuracy(train_runs, methods: Sequence[str]):
     markers = {f"{m} / {r}": ("o" if r == "none" else "s") for m, r in keys}
     labels = {f"{m} / {r}": f"{method_label(m)}{' + rescaling' if r == 'fan_in' else ''}"
               for m, r in keys}
-    fig = metric_vs_compression(tables.eoc_variants(train_runs).assign(panel="EOC"),
+    fig = metric_vs_compression(tables.eoc_variants(train_runs, methods).assign(panel="EOC"),
                                 row="activation", col="panel", hue="variant", chance=CHANCE,
                                 colors=colors, markers=markers, labels=labels,
                                 title=lambda a, _: f"{a}, Edge of Chaos init", ylim=(0, 100))
@@ -348,3 +352,32 @@ def residual_layers(res_layers, *, depth: int, density: float, family: str):
         row="panel", col="criterion", hue="net", global_density=density,
         colors={"standard": method_color("snip"), "Stable": PHASE_COLORS["eoc"]},
         labels={"standard": "standard", "Stable": "Stable (1/√L)"})
+
+
+WIDTH_COLORS = {"dense": "#8c8c8c", "SNIP": method_color("snip"),
+                "SNIP + rescaling": PHASE_COLORS["eoc"]}
+
+
+def chi_against_width(summary):
+    """Measured chi (mean and 95 % CI over seeds) against the width of the EOC MLP, per
+    variant (left), and the % of units left without any input (right);
+    ``summary``: :func:`.tables.chi_by_width`."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.2, 3.7))
+    for variant, color in WIDTH_COLORS.items():
+        part = summary[summary["variant"] == variant]
+        if part.empty:
+            continue
+        left.errorbar(part["width"], part["chi"], yerr=part["chi_half"], color=color,
+                      marker="o", capsize=3, label=variant)
+        if variant != "dense":
+            right.plot(part["width"], part["inputless_pct"], color=color, marker="o",
+                       label=variant)
+    left.axhline(1.0, color="black", ls=":", lw=1, label="EOC (χ = 1)")
+    left.axhspan(0.9, 1.1, color="#009E73", alpha=0.08)
+    for ax, ylabel in ((left, "measured χ"), (right, "units without input (%)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("width (units per hidden layer)")
+        ax.set_ylabel(ylabel)
+    left.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -2,7 +2,8 @@
 
 Every function takes the chapter's parameters ``params`` (``notebooks/profiles.yml``, section
 ``robust_pruning``; attributes ``eoc_point``, ``eoc_sigma_b``, ``ordered``, ``chaotic``,
-``activations``, ``phase_activations``, ``phase_grid``). An initialisation is a pair
+``activations``, ``phase_activations``, ``phase_grid``, ``near_critical_chi``). An
+initialisation is a pair
 ``(sigma_b, sigma_w)``: biases ~ N(0, sigma_b^2), weights ~ N(0, sigma_w^2 / fan-in).
 """
 from __future__ import annotations
@@ -11,10 +12,13 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 
 from ...analysis import eoc
 
 PHASES = ("ordered", "eoc", "chaotic")
+NEAR_CRITICAL = {"near_ordered": "below", "near_chaotic": "above"}  # chi < 1 / chi > 1
+TRAIN_PHASES = ("ordered", "near_ordered", "eoc", "near_chaotic", "chaotic")
 EOC_POINTS = ("ours", "reference")
 SIGMA_B_RANGE = (0.0, 1.0)   # axes of the phase diagrams
 SIGMA_W_RANGE = (0.5, 3.0)
@@ -37,12 +41,44 @@ def init_points(params, activation: str) -> dict[str, tuple[float, float]]:
             "chaotic": (params.chaotic["sigma_b"], math.sqrt(params.chaotic["sigma_w2"]))}
 
 
+def sigma_w_at_chi(activation: str, sigma_b: float, target: float) -> float:
+    """The sigma_w at which chi(sigma_b, sigma_w) = ``target`` (chi grows with sigma_w),
+    found between 0.1 and 10."""
+    if not 0.0 < target < 10.0:
+        raise ValueError(f"near_critical_chi={target!r} is not allowed: a chi in (0, 10)")
+    return float(brentq(lambda w: eoc.chi(activation, sigma_b, w) - target, 0.1, 10.0,
+                        xtol=1e-10))
+
+
+def near_critical_points(params, activation: str) -> dict[str, tuple[float, float]]:
+    """``{near_ordered: (sigma_b, sigma_w), near_chaotic: ...}``: at the EOC point's sigma_b,
+    the sigma_w whose chi is the ``near_critical_chi`` value below 1 and the one above 1
+    (e.g. 0.9 and 1.1); empty without that parameter. Close enough to the EOC that the dense
+    deep net still trains, so pruning damage can be compared across phases."""
+    targets = sorted(getattr(params, "near_critical_chi", None) or [])
+    if targets and (len(targets) != 2 or not targets[0] < 1.0 < targets[1]):
+        raise ValueError(f"near_critical_chi={targets!r} is not allowed: one chi below 1 "
+                         "and one above, e.g. [0.9, 1.1]")
+    if not targets:
+        return {}
+    sigma_b = init_points(params, activation)["eoc"][0]
+    return {name: (sigma_b, sigma_w_at_chi(activation, sigma_b, chi))
+            for name, chi in zip(NEAR_CRITICAL, targets)}
+
+
+def trained_points(params, activation: str) -> dict[str, tuple[float, float]]:
+    """The initialisations of the trained MLPs, in :data:`TRAIN_PHASES` order: the three of
+    :func:`init_points` and the :func:`near_critical_points`."""
+    points = {**init_points(params, activation), **near_critical_points(params, activation)}
+    return {phase: points[phase] for phase in TRAIN_PHASES if phase in points}
+
+
 def init_table(params) -> pd.DataFrame:
     """One row per (activation, init): sigma_b, sigma_w, q_star, chi, phase and depth_scale
     (layers) of :func:`pruninglib.analysis.eoc.summary`."""
     return pd.DataFrame([{"activation": a, "init": name, **eoc.summary(a, *point)}
                          for a in params.activations
-                         for name, point in init_points(params, a).items()])
+                         for name, point in trained_points(params, a).items()])
 
 
 def phase_diagram_data(params) -> tuple[dict, dict, pd.DataFrame]:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ...config import DataSpec, ModelSpec, RunSpec, TrainSpec
 from ...runs.experiments import grid_specs, layers_frame, run_all, to_frame
-from .inits import PHASES, init_points
+from .inits import PHASES, trained_points
 
 Planned = tuple[RunSpec, dict]
 """One run of a grid and its tags (e.g. ``{"activation": "tanh", "phase": "eoc"}``)."""
@@ -36,7 +36,7 @@ RESIDUAL_FAMILIES = ("resmlp", "resnet")
 def mlp_model(params, activation: str, phase: str, depth: int) -> ModelSpec:
     """The fully-connected net of ``depth`` hidden layers of ``width`` units, no BatchNorm,
     initialised at ``phase`` (:func:`.inits.init_points`)."""
-    sigma_b, sigma_w = init_points(params, activation)[phase]
+    sigma_b, sigma_w = trained_points(params, activation)[phase]
     return ModelSpec("mlp", hidden=(params.width,) * depth, activation=activation,
                      sigma_w=sigma_w, sigma_b=sigma_b)
 
@@ -71,21 +71,28 @@ def prune_grid(params) -> list[Planned]:
 
 def train_grid(params) -> list[Planned]:
     """Every trained MLP of ``train_depth`` layers: per (activation, phase) the dense nets,
-    the pruned ones, and on the EOC the pruned ones with the rescaling trick; tags:
-    activation, phase."""
+    the pruned ones, and on the EOC random pruning at the lowest density and the pruned ones
+    with the rescaling trick (the same-density controls of SNIP); tags:
+    activation, phase. The phases are the three of the prune-only grid plus the
+    near-critical ones (:func:`.inits.near_critical_points`), which are pruned at the lowest
+    density only (where the pruning damage of H3e/H3f is measured)."""
     seeds = list(range(params.seeds))
+    lowest = [min(params.train_densities)]
     planned = []
     for activation in params.activations:
-        for phase in PHASES:
+        for phase in trained_points(params, activation):
             base = RunSpec(data=DataSpec(**params.data),
                            model=mlp_model(params, activation, phase, params.train_depth),
                            train=TrainSpec(**params.training))
             tags = dict(activation=activation, phase=phase)
             planned += _planned(base, {"seed": seeds}, tags)
             planned += _planned(base, {"prune.method": methods_at(params, phase),
-                                       "prune.density": params.train_densities,
+                                       "prune.density": params.train_densities
+                                       if phase in PHASES else lowest,
                                        "seed": seeds}, tags)
-            if phase == "eoc":
+            if phase == "eoc":  # the same-density controls of SNIP
+                planned += _planned(base, {"prune.method": ["random"], "prune.density": lowest,
+                                           "seed": seeds}, tags)
                 planned += _planned(base, {"prune.method": params.methods,
                                            "prune.density": params.train_densities,
                                            "prune.rescale": ["fan_in"], "seed": seeds}, tags)

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ...book.claims import Estimate
+
 MLP_KEYS = ["activation", "phase", "prune.method", "prune.rescale"]
 
 
@@ -50,8 +52,10 @@ def collapsed_layers(prune_runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def plain_profiles(train_layers: pd.DataFrame, density: float) -> pd.DataFrame:
-    """Layer rows of the trained MLPs at ``density`` without rescaling."""
-    return select(train_layers, {"prune.rescale": "none", "prune.density": float(density)})
+    """Layer rows of the trained MLPs at ``density`` without rescaling, except the random
+    control (which keeps ``density`` of every layer by construction)."""
+    rows = select(train_layers, {"prune.rescale": "none", "prune.density": float(density)})
+    return rows[rows["prune.method"] != "random"]
 
 
 def layer_spread(train_layers: pd.DataFrame, density: float, depth: int) -> pd.DataFrame:
@@ -70,10 +74,11 @@ def layer_spread(train_layers: pd.DataFrame, density: float, depth: int) -> pd.D
 
 def with_dense_points(runs: pd.DataFrame, methods: Sequence[str],
                       column: str = "prune.method") -> pd.DataFrame:
-    """The pruned rows, plus the dense rows repeated once per value in ``methods`` (written
-    into ``column``): the unpruned network is the compression-1 point of every line."""
+    """The pruned rows of ``methods``, plus the dense rows repeated once per value in
+    ``methods`` (written into ``column``): the unpruned network is the compression-1 point of
+    every line."""
     dense = runs[runs["prune.method"] == "dense"]
-    pruned = runs[runs["prune.method"] != "dense"]
+    pruned = runs[runs["prune.method"].isin(methods)]
     return pd.concat([pruned] + [dense.assign(**{column: m}) for m in methods],
                      ignore_index=True)
 
@@ -108,10 +113,11 @@ def inputless_units(chis: pd.DataFrame, density: float) -> pd.Series:
     return rows.groupby(["activation", "prune.method"])["inputless"].mean()
 
 
-def eoc_variants(train_runs: pd.DataFrame) -> pd.DataFrame:
-    """The EOC MLPs with a ``variant`` column ('<method> / <rescale>'); the dense rows are
-    repeated into every variant (its compression-1 point)."""
-    runs = train_runs[train_runs["phase"] == "eoc"]
+def eoc_variants(train_runs: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """The EOC MLPs of ``methods`` (and dense) with a ``variant`` column ('<method> /
+    <rescale>'); the dense rows are repeated into every variant (its compression-1 point)."""
+    runs = train_runs[(train_runs["phase"] == "eoc")
+                      & train_runs["prune.method"].isin(["dense", *methods])]
     variant = (runs["prune.method"] + " / " + runs["prune.rescale"]).where(
         runs["prune.method"] != "dense", "dense")
     runs = runs.assign(variant=variant)
@@ -142,3 +148,50 @@ def residual_accuracy(res_runs: pd.DataFrame, depth: int) -> pd.DataFrame:
     one column per density."""
     deep = res_runs[(res_runs["depth"] == depth) & (res_runs["prune.method"] != "dense")]
     return by_density(deep, ["net", "prune.method"], "test_accuracy").mul(100).round(1)
+
+
+WIDTH_VARIANTS = {("dense", "none"): "dense", ("snip", "none"): "SNIP",
+                  ("snip", "fan_in"): "SNIP + rescaling"}
+
+
+def chi_by_width(widths: pd.DataFrame) -> pd.DataFrame:
+    """Measured chi and the % of units left without input (mean over seeds) per variant
+    (dense, SNIP, SNIP + rescaling) and width of :func:`.rescaling.width_study`'s frame:
+    columns variant, width, chi, chi_half (95 % CI half-width over seeds; 0 for one seed),
+    inputless_pct, seeds."""
+    rows = []
+    for (method, rescale, width), group in widths.groupby(
+            ["prune.method", "prune.rescale", "width"], sort=True):
+        est = Estimate.from_samples(group["chi"])
+        rows.append({"variant": WIDTH_VARIANTS.get((method, rescale), f"{method}/{rescale}"),
+                     "width": int(width), "chi": est.mean,
+                     "chi_half": est.half_width if est.n > 1 else 0.0,
+                     "inputless_pct": 100 * group["inputless"].mean(), "seeds": est.n})
+    order = list(WIDTH_VARIANTS.values())
+    return (pd.DataFrame(rows).assign(rank=lambda f: f["variant"].map(order.index))
+            .sort_values(["rank", "width"]).drop(columns="rank").reset_index(drop=True))
+
+
+def empty_layers(layers: pd.DataFrame) -> pd.DataFrame:
+    """Per run of a layers frame: ``input_density`` (kept fraction of the input layer,
+    layer_index 0) and ``empty_beyond_input`` (layers after it with no weight left); one row
+    per run with its identifying columns."""
+    ident = [c for c in ("key", "activation", "phase", "depth", "prune.method",
+                         "prune.density", "prune.rescale", "seed") if c in layers]
+    later = layers[layers["layer_index"] > 0]
+    empty = (later["density"] == 0).groupby(later["key"]).sum().rename("empty_beyond_input")
+    first = layers[layers["layer_index"] == 0].set_index("key")["density"].rename(
+        "input_density")
+    runs = layers[ident].drop_duplicates("key").set_index("key")
+    return runs.join(first).join(empty).fillna({"empty_beyond_input": 0}).reset_index()
+
+
+def fan_in_or_depth(layers: pd.DataFrame, activation: str) -> pd.DataFrame:
+    """SNIP on the EOC, per depth (rows) and density (columns): the kept % of the input
+    layer and the number of empty layers after it (means over seeds)."""
+    runs = select(empty_layers(layers), {"activation": activation, "phase": "eoc",
+                                         "prune.method": "snip"})
+    runs = runs.assign(input_kept_pct=100 * runs["input_density"])
+    table = runs.pivot_table(index="depth", columns="prune.density",
+                             values=["input_kept_pct", "empty_beyond_input"])
+    return table.sort_index(axis=1, level=1, ascending=False)

@@ -42,6 +42,7 @@ MLP_ACCURACY = {
     ("ordered", "snip", 0.1, "none"): (0.10, 0.10, 0.10),
     ("eoc", "snip", 0.1, "none"): (0.80, 0.82, 0.84),
     ("chaotic", "snip", 0.1, "none"): (0.10, 0.10, 0.10),
+    ("eoc", "random", 0.1, "none"): (0.70, 0.70, 0.70),     # same-density control
     ("eoc", "snip", 0.5, "fan_in"): (0.65, 0.65, 0.65),
     ("eoc", "snip", 0.1, "fan_in"): (0.85, 0.85, 0.88),
     ("eoc", "magnitude", 0.5, "none"): (0.55, 0.55, 0.55),
@@ -130,4 +131,40 @@ def prune_runs() -> pd.DataFrame:
             rows.append({"activation": "tanh", "phase": phase, "depth": 3,
                          "prune.method": "snip", "prune.density": 0.3, "seed": seed,
                          "collapsed_layers": collapsed + (seed == 2)})
+    return pd.DataFrame(rows)
+
+
+def widths() -> pd.DataFrame:
+    """Measured chi of the width study (:func:`.rescaling.width_study`) at widths 6 and 60:
+    rescaled SNIP nets at chi 0.80 (width 6) and 0.99 / 1.00 / 1.01 (width 60)."""
+    rows = []
+    for width, rescaled, inputless in ((6, 0.80, 0.2), (60, 0.99, 0.0)):
+        for seed in SEEDS:
+            for method, density, rescale, chi in (
+                    ("dense", 1.0, "none", 1.0), ("snip", 0.1, "none", 0.8),
+                    ("snip", 0.1, "fan_in", rescaled + 0.01 * seed * (width == 60))):
+                rows.append({"activation": "tanh", "width": width, "prune.method": method,
+                             "prune.density": density, "prune.rescale": rescale,
+                             "seed": seed, "chi": chi,
+                             "inputless": inputless if method == "snip" else 0.0})
+    return pd.DataFrame(rows)
+
+
+EMPTY_AT_6 = (1, 2, 0)  # empty layers after the input layer, SNIP on the EOC, depth 6
+
+
+def prune_layers() -> pd.DataFrame:
+    """Layers of the prune-only grid: SNIP on the tanh EOC nets of depth 3 and 6 at density
+    0.3; the input layer is empty at both depths (its fan-in), depth 3 has no other empty
+    layer, depth 6 has :data:`EMPTY_AT_6` per seed (its last layers)."""
+    rows = []
+    for depth in (3, 6):
+        for seed in SEEDS:
+            empty = EMPTY_AT_6[seed] if depth == 6 else 0
+            for index in range(depth + 1):
+                dead = index == 0 or index > depth - empty
+                rows.append({"key": f"d{depth}s{seed}", "activation": "tanh", "phase": "eoc",
+                             "depth": depth, "prune.method": "snip", "prune.density": 0.3,
+                             "prune.rescale": "none", "seed": seed, "layer_index": index,
+                             "density": 0.0 if dead else 0.4})
     return pd.DataFrame(rows)

@@ -14,7 +14,7 @@ def kinds(rows) -> dict[str, str]:
 def test_one_activation_gives_the_tanh_rows_with_their_kinds():
     rows = claims_for(params())
     assert kinds(rows) == {
-        "H1a": CLAIM, "H1b": CLAIM, "H2": NOT_MEASURED_KIND, "H3a": CHECK, "H3b": CHECK,
+        "H1a": CLAIM, "H1a-depth": CLAIM, "H1b": CLAIM, "H2": NOT_MEASURED_KIND, "H3a": CHECK, "H3b": CHECK,
         "H3e": CLAIM, "H4a": CHECK, "H4b": CLAIM, "H4c": CLAIM, "H5a": CLAIM, "H5b": CLAIM,
         "H6": CLAIM}
 
@@ -45,7 +45,7 @@ def test_every_measured_row_has_a_reason_for_its_threshold_and_a_scale():
 def test_texts_are_computed_from_the_parameters():
     rows = {row.id: row for row in claims_for(params())}
     assert "4-layer MLP of width 6" in rows["H1b"].metric
-    assert "90 % sparsity" in rows["H1b"].metric and "50 % sparsity" in rows["H3e"].metric
+    assert "90 % sparsity" in rows["H1b"].metric and "90 % sparsity" in rows["H3e"].metric
     assert rows["H4b"].criterion.why.endswith("×0.66 / ×1.46 over 4 layers")  # 0.9⁴, 1.1⁴
     assert rows["H5b"].metric.startswith("(Stable − standard) at depth 4 minus at depth 2")
     assert rows["H1a"].scale.ours == "tanh MLP 3×6 · synthetic all · not trained · 3 seeds"

@@ -43,3 +43,17 @@ def test_phase_diagram_data_marks_ours_the_reference_and_the_inits_used():
     by_activation = marks.groupby("activation")["mark"].apply(list).to_dict()
     assert by_activation["tanh"] == ["our_eoc", "reference_eoc", "ordered", "chaotic"]
     assert by_activation["elu"] == ["our_eoc", "reference_eoc"]   # elu is not trained here
+
+
+def test_near_critical_inits_sit_at_the_asked_chi_beside_the_eoc_point():
+    p = params(near_critical_chi=[1.1, 0.9], activations=["tanh", "relu"])
+    for activation in p.activations:
+        points = inits.trained_points(p, activation)
+        assert list(points) == ["ordered", "near_ordered", "eoc", "near_chaotic", "chaotic"]
+        for phase, target in (("near_ordered", 0.9), ("near_chaotic", 1.1)):
+            sigma_b, sigma_w = points[phase]
+            assert sigma_b == points["eoc"][0]
+            assert eoc.chi(activation, sigma_b, sigma_w) == pytest.approx(target, abs=1e-6)
+    assert inits.trained_points(params(), "tanh").keys() == {"ordered", "eoc", "chaotic"}
+    with pytest.raises(ValueError, match="near_critical_chi"):
+        inits.near_critical_points(params(near_critical_chi=[0.9, 0.95]), "tanh")

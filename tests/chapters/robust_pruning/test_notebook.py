@@ -12,7 +12,7 @@ import pytest
 from pruninglib.chapters.robust_pruning import report, verdicts
 from pruninglib.chapters.robust_pruning.claims import claims_for
 
-from .frames import chis, params, prune_runs, res_runs, train_runs
+from .frames import chis, params, prune_layers, res_runs, train_runs, widths
 
 ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOK = ROOT / "notebooks" / "robust_pruning.ipynb"
@@ -28,10 +28,11 @@ def _tags(cell) -> list[str]:
 
 def _glued():
     p = params()
-    results = verdicts.chapter_estimates(p, claims_for(p), prune_runs=prune_runs(),
+    results = verdicts.chapter_estimates(p, claims_for(p), prune_layers=prune_layers(),
                                          train_runs=train_runs(), chis=chis(),
+                                         widths=widths(),
                                          res_runs=res_runs())
-    return report.glue_values(p, results, chis())
+    return report.glue_values(p, results, chis(), widths())
 
 
 def test_titles_and_folded_cells():
@@ -62,7 +63,7 @@ def test_every_glued_name_is_glued_by_a_code_cell():
     used = set(re.findall(r"\{glue:text\}`(\w+)", MARKDOWN))
     assert len(used) >= 5
     assert "glue(name, value, display=False)" in CODE_TEXT
-    assert "report.glue_values(P, RESULTS, chis)" in CODE_TEXT
+    assert "report.glue_values(P, RESULTS, chis, widths)" in CODE_TEXT
     glued = _glued()
     assert used <= set(glued), sorted(used - set(glued))
     assert all(name.startswith("robust_pruning_") for name in glued)
@@ -72,6 +73,9 @@ def test_glued_numbers():
     glued = _glued()
     assert glued["robust_pruning_chi_pruned"] == pytest.approx(0.81)
     assert glued["robust_pruning_chi_rescaled"] == pytest.approx(1.0)
+    assert glued["robust_pruning_widest"] == 60
+    assert glued["robust_pruning_chi_rescaled_widest"] == pytest.approx(1.0)
+    assert glued["robust_pruning_inputless_widest"] == pytest.approx(0.0)
     assert glued["robust_pruning_sparsity"] == pytest.approx(90.0)
     assert glued["robust_pruning_inputless"] == pytest.approx(20.0)
     assert glued["robust_pruning_rescaling_gain"].startswith("4.0 ± ")
@@ -81,7 +85,9 @@ def test_glued_numbers():
 def test_every_linked_download_is_written():
     linked = set(re.findall(r"<data/robust_pruning-(\w+)\.csv>", MARKDOWN))
     frame = train_runs()
-    written = set(report.download_tables(prune_runs=frame, train_runs=frame,
-                                         train_layers=frame, chis=frame, res_runs=frame))
+    written = set(report.download_tables(prune_runs=frame, prune_layers=frame,
+                                         train_runs=frame,
+                                         train_layers=frame, chis=frame, widths=frame,
+                                         res_runs=frame))
     assert linked == written
     assert 'save_tables("robust_pruning", report.download_tables(' in CODE_TEXT

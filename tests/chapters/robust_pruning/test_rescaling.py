@@ -57,3 +57,18 @@ def test_chi_is_measured_on_the_network_the_run_starts_from(tmp_path):
     assert row["chi"] == pytest.approx(chi, rel=1e-12)
     assert row["inputless"] == pytest.approx(
         sum(units_without_inputs(mask).values()) / len(mask))
+
+
+def test_the_width_study_builds_in_the_task_the_network_a_run_starts_from(tmp_path):
+    """chi_width (built in the task from the run's mask) equals chi (the run's stored network)
+    at the same width; one row per (width, variant, seed)."""
+    small = params(seeds=1, methods=["snip"], train_densities=[0.5], width=12,
+                   train_depth=6, chi_widths=[12, 24])
+    widths = rescaling.width_study(small, results_dir=tmp_path, device="cpu")
+    assert widths[["width", "prune.rescale"]].values.tolist() == [
+        [12, "none"], [12, "none"], [12, "fan_in"], [24, "none"], [24, "none"], [24, "fan_in"]]
+    assert not list(tmp_path.glob("run/*/*/*.safetensors"))   # masks only, no weights
+    at_12 = widths[widths["width"] == 12].reset_index(drop=True)
+    stored = rescaling.chi_study(small, results_dir=tmp_path, device="cpu")
+    assert at_12["chi"].tolist() == pytest.approx(stored["chi"].tolist(), rel=1e-9)
+    assert at_12["inputless"].tolist() == pytest.approx(stored["inputless"].tolist())

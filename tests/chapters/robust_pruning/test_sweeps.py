@@ -30,10 +30,23 @@ def test_train_grid_has_dense_pruned_and_rescaled_eoc_nets():
     rescaled = [(s, t) for s, t in planned if s.prune.rescale == "fan_in"]
     assert len(dense) == 3 * 3
     assert len(rescaled) == 2 * 2 * 3 and {t["phase"] for _, t in rescaled} == {"eoc"}
-    assert len(planned) == 9 + (1 + 2 + 1) * 2 * 3 + 12
+    assert len(planned) == 9 + (1 + 2 + 1) * 2 * 3 + 12 + 3   # + random at 0.1 on the EOC
+    random = [(s, t) for s, t in planned if s.prune.method == "random"]
+    assert {(s.prune.density, t["phase"]) for s, t in random} == {(0.1, "eoc")}
     assert {s.train.epochs for s, _ in planned} == {1}
     eoc_model = next(s.model for s, t in planned if t["phase"] == "eoc")
     assert eoc_model.hidden == (6,) * 4 and eoc_model.sigma_b == 0.2
+
+
+def test_train_grid_adds_the_near_critical_inits_with_snip_and_their_dense_nets():
+    planned = sweeps.train_grid(params(near_critical_chi=[0.9, 1.1]))
+    near = [(s, t) for s, t in planned if t["phase"].startswith("near_")]
+    # per near-critical init: dense + SNIP at the lowest density, 3 seeds, no rescaling
+    assert len(near) == 2 * (1 + 1) * 3
+    assert {s.prune.density for s, _ in near} == {1.0, 0.1}
+    assert {s.prune.method for s, _ in near} == {"dense", "snip"}
+    assert {s.prune.rescale for s, _ in near} == {"none"}
+    assert len(planned) == len(sweeps.train_grid(params())) + len(near)
 
 
 def test_residual_grid_scores_without_batchnorm_and_adds_other_criteria_at_the_largest_depth():

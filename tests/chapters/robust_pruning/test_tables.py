@@ -38,7 +38,8 @@ def test_dense_rows_become_the_compression_one_point_of_every_method():
     runs = train_runs()
     both = tables.with_dense_points(runs, ["magnitude", "snip"])
     dense = (runs["prune.method"] == "dense").sum()
-    assert len(both) == len(runs) - dense + 2 * dense
+    controls = (runs["prune.method"] == "random").sum()   # not a line of the figure
+    assert len(both) == len(runs) - dense - controls + 2 * dense
     assert set(both["prune.method"]) == {"magnitude", "snip"}
 
 
@@ -62,7 +63,7 @@ def test_chi_table_and_units_without_inputs():
 
 
 def test_eoc_variants_repeat_the_dense_net_in_every_variant():
-    variants = tables.eoc_variants(train_runs())
+    variants = tables.eoc_variants(train_runs(), ["magnitude", "snip"])
     assert set(variants["variant"]) == {"snip / none", "snip / fan_in", "magnitude / none",
                                         "magnitude / fan_in"}
     assert len(variants) == 8 * 3 + 4 * 3
@@ -78,3 +79,15 @@ def test_residual_panels_and_accuracy_table():
     table = tables.residual_accuracy(res_runs(), 4)
     assert table.loc[("Stable", "snip"), 0.1] == 56.0
     assert table.loc[("standard", "synflow"), 0.1] == 43.3
+
+
+def test_empty_layers_separate_the_input_layer_from_the_layers_after_it():
+    from .frames import EMPTY_AT_6, prune_layers
+
+    runs = tables.empty_layers(prune_layers()).set_index("key")
+    assert (runs["input_density"] == 0.0).all()
+    assert [runs.loc[f"d6s{s}", "empty_beyond_input"] for s in range(3)] == list(EMPTY_AT_6)
+    assert (runs.loc[[f"d3s{s}" for s in range(3)], "empty_beyond_input"] == 0).all()
+    table = tables.fan_in_or_depth(prune_layers(), "tanh")
+    assert table.loc[6, ("empty_beyond_input", 0.3)] == pytest.approx(1.0)
+    assert table.loc[3, ("input_kept_pct", 0.3)] == 0.0

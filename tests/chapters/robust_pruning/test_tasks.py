@@ -15,7 +15,9 @@ def test_plan_lists_the_grids_runs_then_the_networks_at_init_and_their_chi():
     grids = [spec for grid in (sweeps.prune_grid, sweeps.train_grid, sweeps.residual_grid)
              for spec, _ in grid(p)]
     measured = 3 * (1 + 2 * 2 * 2)     # seeds x (dense + methods x densities x rescales)
-    assert Counter(t.kind for t in tasks) == {"run": len(grids) + measured, "chi": measured}
+    wide = 3 * 3                        # seeds x (dense, SNIP, SNIP + rescaling), one width
+    assert Counter(t.kind for t in tasks) == {"run": len(grids) + measured, "chi": measured,
+                                              "chi_width": wide}
     assert [t.key() for t in tasks[:len(grids)]] == [run_task(s).key() for s in grids]
     at_init = tasks[len(grids):len(grids) + measured]
     assert all(t.weights and t.spec["train"]["epochs"] == 0 for t in at_init)
