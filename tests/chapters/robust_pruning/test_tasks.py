@@ -23,3 +23,14 @@ def test_plan_lists_the_grids_runs_then_the_networks_at_init_and_their_chi():
     assert all(t.weights and t.spec["train"]["epochs"] == 0 for t in at_init)
     assert {t.function for t in tasks if t.kind == "chi"} == {
         "pruninglib.chapters.robust_pruning.rescaling:compute_chi"}
+
+
+def test_plan_at_the_smoke_profile_lists_each_task_once_with_the_weights_it_needs():
+    from pruninglib.book.parameters import parameters_for
+
+    tasks = plan(parameters_for("robust_pruning", "smoke"))
+    pairs = [(t.kind, t.key()) for t in tasks]
+    assert len(pairs) == len(set(pairs))
+    # the prune-only runs at train_depth are also networks at init: listed with weights
+    first = sweeps.train_grid(parameters_for("robust_pruning", "smoke"))[0][0]
+    assert run_task(first).key() in {t.key() for t in tasks if t.kind == "run"}
