@@ -17,7 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .data import Dataset, batches, num_batches
-from .masks import apply_mask, mask_gradients
+from .masks import apply_mask
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -36,12 +36,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def make_optimizer(model: nn.Module, spec) -> torch.optim.Optimizer:
-    """SGD (momentum, nesterov) or Adam over all parameters, from a TrainSpec."""
+def make_optimizer(model, spec) -> torch.optim.Optimizer:
+    """SGD (momentum, nesterov) or Adam over all parameters of ``model`` (a module, or the
+    tensors themselves, e.g. an ensemble's stacked ones), from a TrainSpec."""
+    params = list(model.parameters()) if isinstance(model, nn.Module) else list(model)
     if spec.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum,
+        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum,
                                nesterov=spec.nesterov, weight_decay=spec.weight_decay)
-    return torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, spec, steps_per_epoch: int):
@@ -56,7 +58,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, spec, steps_per_epoch: int)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-def _autocast(enabled: bool, device: torch.device):
+def autocast(enabled: bool, device: torch.device):
+    """bfloat16 autocast on ``device`` when ``enabled``, else a context that does nothing."""
     if not enabled:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
@@ -71,7 +74,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     loss, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-        with _autocast(bf16, xb.device):
+        with autocast(bf16, xb.device):
             logits = model(xb)
         loss += F.cross_entropy(logits.float(), yb, reduction="sum").item()
         correct += (logits.argmax(1) == yb).sum().item()
@@ -79,12 +82,23 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return loss / len(x), correct / len(x)
 
 
+@torch.no_grad()
+def _mask_step(masked: list[tuple[torch.Tensor, torch.Tensor]], grads: bool) -> None:
+    """Zero the pruned gradients (``grads``) or weights in place: the same products as
+    :func:`~pruninglib.masks.mask_gradients` / :func:`~pruninglib.masks.apply_mask`."""
+    for p, m in masked:
+        target = p.grad if grads else p
+        if target is not None:
+            target.mul_(m)
+
+
 def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
           mask: Mapping[str, torch.Tensor] | None = None, augment: bool = False,
           progress: bool = True, desc: str = "train", resume: Mapping | None = None,
           on_epoch: Callable[[dict], None] | None = None,
           before_epoch: Callable[[int], None] | None = None,
-          before_step: Callable[[int, int, int], None] | None = None) -> list[dict]:
+          before_step: Callable[[int, int, int], None] | None = None,
+          on_step: Callable[[float], None] | None = None) -> list[dict]:
     """Train ``model`` in place for ``spec.epochs`` (a TrainSpec); return one dict per epoch.
 
     Each dict: epoch, lr (at the epoch's end), train_loss (mean over batches, nats),
@@ -104,13 +118,18 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
     resume: continue an interrupted training from such a point: a dict with epoch, history,
     optimizer and scheduler (their ``state_dict()``s); the caller restores the model's weights
     and ``generator``'s state to that point. The result is identical to an uninterrupted run.
+    on_step: called after every optimiser step with the batch's loss (a float).
     """
     device = next(model.parameters()).device
     optimizer = make_optimizer(model, spec)
     steps = num_batches(len(data.train_x), spec.batch_size, drop_last=False)
     scheduler = make_scheduler(optimizer, spec, steps)
+    masked = []
     if mask is not None:
         apply_mask(model, mask)
+        # the masks as (parameter, float mask) once, not converted again at every step
+        named = dict(model.named_parameters())
+        masked = [(named[n], m.to(named[n].device, named[n].dtype)) for n, m in mask.items()]
     history, first = [], 1
     if resume is not None:
         optimizer.load_state_dict(resume["optimizer"])
@@ -129,18 +148,21 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
                                                 augment=augment)):
             if before_step is not None:
                 before_step(epoch, step, steps)
-            with _autocast(spec.bf16, device):
+            with autocast(spec.bf16, device):
                 logits = model(xb)
             loss = F.cross_entropy(logits.float(), yb, label_smoothing=spec.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if mask is not None:
-                mask_gradients(model, mask)
+            if masked:
+                _mask_step(masked, grads=True)
             optimizer.step()
-            if mask is not None:
-                apply_mask(model, mask)
+            if masked:
+                _mask_step(masked, grads=False)
             scheduler.step()
-            loss_sum += loss.item() * len(yb)
+            value = loss.item()
+            loss_sum += value * len(yb)
+            if on_step is not None:
+                on_step(value)
             correct += (logits.argmax(1) == yb).sum().item()
             seen += len(yb)
             bar.update(1)

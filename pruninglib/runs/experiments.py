@@ -32,14 +32,14 @@ import torch
 from .. import __version__
 from ..config import ConfigError
 from ..analysis.connectivity import effective_mask
-from ..config import RunSpec
+from ..config import RunSpec, ToSTSpec
 from ..data import Dataset, class_balanced_batch, load_data_once
 from ..masks import Mask, apply_mask, count, full_mask, layer_densities
 from ..pruners import ScoringContext, magnitude_round, prune, rescale_fan_in
 from ..pruners.selection import schedule_densities
-from .cache import Context, Output, Task, cached, load, store_for
+from .cache import Context, Output, Task, cached, canonical_json, load, store_for
 from .cache import attempt as cache_attempt
-from .executors import SweepError, execute
+from .executors import SweepError, execute, make_executor
 from .networks import initial_network, mask_from_tensors, network_tensors, seeded_network
 from .store import ResultStore
 from ..tricks import Ghosts, gradinit
@@ -257,24 +257,7 @@ def compute_run(spec: dict, context: Context) -> Output:
                       "optimizer": _optimizer_from_store(state["optimizer"], tensors),
                       "scheduler": state["scheduler"]}
     else:
-        dense_init = {n: p.detach().clone() for n, p in model.named_parameters()}
-        start = time.perf_counter()
-        mask = _find_mask(model, spec, data, progress)
-        prune_seconds = time.perf_counter() - start
-        if spec.prune.reinit:
-            fresh = seeded_network(spec.model, data.input_shape, data.num_classes,
-                                   derive_seed(spec.seed, "reinit"))
-            model.load_state_dict(fresh.state_dict())
-            dense_init = {n: p.detach().clone() for n, p in model.named_parameters()}
-        apply_mask(model, mask)
-        if spec.prune.rescale == "fan_in":
-            rescale_fan_in(model, mask, dense_init)
-        start = time.perf_counter()
-        if spec.tost.gradinit_steps:
-            gradinit(model, mask, data.train_x, data.train_y, steps=spec.tost.gradinit_steps,
-                     batch_size=spec.train.batch_size,
-                     generator=seeds.generator(spec.seed, "gradinit"))
-        train_before = time.perf_counter() - start  # GradInit counts as training
+        mask, prune_seconds, train_before = prepare_network(model, spec, data, progress)
         ghosts = Ghosts(model, spec.tost)  # ToST's ghosts, none when spec.tost is off
         if checkpoint_every is not None and spec.train.epochs > 0:
             _save_checkpoint(store, key, 0, model, mask, batch_generator, [], None, None,
@@ -298,6 +281,41 @@ def compute_run(spec: dict, context: Context) -> Output:
                     before_step=ghosts.set_step)
     ghosts.remove()  # the evaluated net is the plain sparse net
     train_seconds = train_before + time.perf_counter() - start
+    return run_output(spec, key, model, mask, data, history, prune_seconds, train_seconds,
+                      dev, context.weights)
+
+
+def prepare_network(model, spec: RunSpec, data: Dataset, progress: bool
+                    ) -> tuple[Mask, float, float]:
+    """What a run does to its initial network before training, in place: find the mask,
+    re-initialise if asked, zero the pruned weights, rescale, GradInit. Returns the mask and
+    the seconds spent pruning and in GradInit (which counts as training)."""
+    dense_init = {n: p.detach().clone() for n, p in model.named_parameters()}
+    start = time.perf_counter()
+    mask = _find_mask(model, spec, data, progress)
+    prune_seconds = time.perf_counter() - start
+    if spec.prune.reinit:
+        fresh = seeded_network(spec.model, data.input_shape, data.num_classes,
+                               derive_seed(spec.seed, "reinit"))
+        model.load_state_dict(fresh.state_dict())
+        dense_init = {n: p.detach().clone() for n, p in model.named_parameters()}
+    apply_mask(model, mask)
+    if spec.prune.rescale == "fan_in":
+        rescale_fan_in(model, mask, dense_init)
+    start = time.perf_counter()
+    if spec.tost.gradinit_steps:
+        gradinit(model, mask, data.train_x, data.train_y, steps=spec.tost.gradinit_steps,
+                 batch_size=spec.train.batch_size,
+                 generator=seeds.generator(spec.seed, "gradinit"))
+    return mask, prune_seconds, time.perf_counter() - start
+
+
+def run_output(spec: RunSpec, key: str, model, mask: Mask, data: Dataset,
+               history: list[dict], prune_seconds: float, train_seconds: float, dev,
+               weights: bool, env: Mapping | None = None) -> Output:
+    """The stored form of a trained run: metrics from the last epoch (or an evaluation at
+    initialisation), layer densities, effective densities, environment (``env`` added to
+    it), and the network's tensors if ``weights``."""
     if history:
         last = history[-1]
         test_loss, test_acc = last["test_loss"], last["test_accuracy"]
@@ -324,8 +342,8 @@ def compute_run(spec: dict, context: Context) -> Output:
                "prune_seconds": prune_seconds, "train_seconds": train_seconds}
     _warn_if_abnormal(spec, metrics)
     result = Result(spec=spec, key=key, metrics=metrics, history=history, layers=layers,
-                    env=environment(dev))
-    return Output(result.to_dict(), network_tensors(model, mask) if context.weights else None)
+                    env={**environment(dev), **(env or {})})
+    return Output(result.to_dict(), network_tensors(model, mask) if weights else None)
 
 
 class AbnormalRunWarning(UserWarning):
@@ -363,15 +381,26 @@ def grid_specs(base: RunSpec, grid: Mapping[str, Sequence]) -> list[RunSpec]:
 
 
 def run_all(specs: Iterable[RunSpec], *, progress: bool = True, executor=None,
-            **kwargs) -> list[Result]:
+            ensemble: bool = False, **kwargs) -> list[Result]:
     """:func:`run` each spec (cached ones load instantly) on ``executor`` (see
     :func:`pruninglib.executors.make_executor`: None/'inline' runs them here, in order, with
     an overall bar; 'pool', 'submitit', 'ray' map them to the engine's workers), in the order
     given. Failed runs do not stop the others: once all are finished, one
-    :class:`pruninglib.executors.SweepError` lists them (the stored results stay)."""
+    :class:`pruninglib.executors.SweepError` lists them (the stored results stay).
+
+    ensemble: first train the missing runs that can share one batched model (same data,
+    model and training spec, no ToST trick; see :func:`ensemble_groups`) in groups, one group
+    per task of the executor, each run still stored under its own key
+    (:mod:`pruninglib.runs.ensembles`); the rest train alone. Off by default: a run trained in
+    an ensemble equals the run trained alone up to float32 rounding only, so results computed
+    before stay reproducible bit for bit without it. Not with ``checkpoint_every`` (ensembles
+    write no checkpoints: those runs train alone)."""
     specs = list(specs)
     save_weights = kwargs.pop("save_weights", False)
     tasks = [run_task(spec, save_weights) for spec in specs]
+    if ensemble:
+        executor = make_executor(executor)
+        _train_in_ensembles(specs, save_weights, executor, progress, kwargs)
     try:
         payloads = execute(tasks, executor=executor, progress=progress, **kwargs)
     except SweepError as error:
@@ -380,6 +409,75 @@ def run_all(specs: Iterable[RunSpec], *, progress: bool = True, executor=None,
             item["spec"] = RunSpec.from_dict(item["spec"])
         raise
     return [Result.from_dict(p) for p in payloads]
+
+
+ENSEMBLE_FUNCTION = "pruninglib.runs.ensembles:compute_ensemble"
+MAX_ENSEMBLE = 16
+"""Largest group handed to one worker (memory grows with it; the speed-up flattens well
+before)."""
+
+
+class EnsembleFallbackWarning(UserWarning):
+    """A group of runs could not be trained as an ensemble: its runs were trained alone."""
+
+
+def ensemble_signature(spec: RunSpec) -> str | None:
+    """What runs must share to be trained as one ensemble (data, model, training spec, hence
+    the number of steps), as canonical JSON; None for a run that cannot join one (ToST tricks
+    change the network during training; ``train.epochs = 0`` trains nothing)."""
+    if spec.tost != ToSTSpec() or spec.train.epochs == 0:
+        return None
+    d = spec.to_dict(full=True)
+    return canonical_json({"data": d["data"], "model": d["model"], "train": d["train"]})
+
+
+def ensemble_groups(specs: Iterable[RunSpec], *, max_members: int = MAX_ENSEMBLE,
+                    min_groups: int = 1) -> list[list[RunSpec]]:
+    """The runs of ``specs`` that can be trained together, in groups of 2 to ``max_members``
+    (compatible runs split into groups of nearly equal sizes, at least ``min_groups`` of them
+    where there are enough runs, e.g. one per worker of a pool), in the order given. Runs
+    without a partner are left out (they train alone)."""
+    by_signature: dict[str, list[RunSpec]] = {}
+    seen = set()
+    for spec in specs:
+        signature = ensemble_signature(spec)
+        if signature is None or spec.key() in seen:
+            continue
+        seen.add(spec.key())
+        by_signature.setdefault(signature, []).append(spec)
+    groups = []
+    for members in by_signature.values():
+        if len(members) < 2:
+            continue
+        count = max(math.ceil(len(members) / max_members),
+                    min(min_groups, len(members) // 2))
+        bounds = [round(i * len(members) / count) for i in range(count + 1)]
+        groups += [members[a:b] for a, b in zip(bounds, bounds[1:])]
+    return groups
+
+
+def _train_in_ensembles(specs: list[RunSpec], save_weights: bool, executor, progress: bool,
+                        options: dict) -> None:
+    """Train the missing runs of ``specs`` that can share a batched model, one group per
+    task of ``executor``; a group that fails leaves its runs to be trained alone."""
+    if options.get("checkpoint_every") is not None:
+        return
+    runs = store_for("run", options.get("results_dir"))
+    runs.check_root()
+    missing = [spec for spec in specs if runs.status(spec.key()) in ("missing", "failed")]
+    groups = ensemble_groups(missing, min_groups=getattr(executor, "workers", 1) or 1)
+    if not groups:
+        return
+    tasks = [Task.make("ensemble", {"members": [m.to_dict() for m in group],
+                                    "weights": bool(save_weights)}, ENSEMBLE_FUNCTION)
+             for group in groups]
+    try:
+        execute(tasks, executor=executor, progress=progress,
+                **{k: v for k, v in options.items() if k != "on_progress"})
+    except SweepError as error:
+        warnings.warn(f"{len(error.failed)} of {len(tasks)} ensembles failed (first: "
+                      f"{error.failed[0]['error']}); their runs are trained alone",
+                      EnsembleFallbackWarning, stacklevel=3)
 
 
 def sweep_results(base: RunSpec, grid: Mapping[str, Sequence], **kwargs) -> list[Result]:
