@@ -76,9 +76,12 @@ class ChapterReport:
     seconds: float = 0.0
 
 
-def _run_groups(tasks: list[Task]) -> dict[tuple, set]:
-    """(model spec JSON, data name, augment) -> the pruning specs used on that network."""
-    groups: dict[tuple, set] = {}
+def _run_groups(tasks: list[Task]) -> dict[tuple, dict]:
+    """(model spec JSON, data name, augment) -> {pruning variant: (prune spec, train spec)}:
+    one variant per method and its options, at the smallest density the chapter asks of it
+    on that network (the likeliest to break), iterative methods capped at
+    :data:`MAX_ROUNDS` rounds."""
+    groups: dict[tuple, dict] = {}
     for task in tasks:
         if task.kind != "run":
             continue
@@ -87,13 +90,17 @@ def _run_groups(tasks: list[Task]) -> dict[tuple, set]:
                spec.data.augment)
         prune_spec = spec.prune
         if prune_spec.method not in ("dense", "imp"):
-            prune_spec = dataclasses.replace(prune_spec, density=min(prune_spec.density, 0.5),
+            prune_spec = dataclasses.replace(prune_spec,
                                              iterations=min(prune_spec.rounds, MAX_ROUNDS))
-        groups.setdefault(key, set()).add((prune_spec, spec.train))
+        variant = json.dumps({**dataclasses.asdict(prune_spec), "density": None},
+                             sort_keys=True)
+        known = groups.setdefault(key, {}).get(variant)
+        if known is None or prune_spec.density < known[0].density:
+            groups[key][variant] = (prune_spec, spec.train)
     return groups
 
 
-def _check_network(model_json: str, data_name: str, augment: bool, variants: set,
+def _check_network(model_json: str, data_name: str, augment: bool, variants: dict,
                    data_root: Path) -> str:
     """Build, prune with every variant's method and train one step; the line for the report."""
     from ..config import ModelSpec
@@ -102,7 +109,7 @@ def _check_network(model_json: str, data_name: str, augment: bool, variants: set
     data = load_data(DataSpec(data_name), root=data_root)
     x, y = data.train_x[:BATCH], data.train_y[:BATCH]
     methods = []
-    for prune_spec, train_spec in sorted(variants, key=repr):
+    for prune_spec, train_spec in variants.values():
         model = initial_network(model_spec, data.input_shape, data.num_classes, 0)
         mask = None
         if prune_spec.method not in ("dense", "imp"):
