@@ -31,9 +31,11 @@ PREDICTORS = {
     "delta_r_mean": "whole-layer Δr",
     "narc_mean": "NaRC",
     "imdb_density_only": "IMDB of the shuffled twin (layer densities only)",
+    "imdb_conv_mean": "IMDB of the conv layers only",
 }
 """Predictor column -> label. The first three are the network means of the reference's
-``irm``, ``rm`` and ``random_factor`` (see :mod:`pruninglib.analysis.graphs`)."""
+``irm``, ``rm`` and ``random_factor`` (see :mod:`pruninglib.analysis.graphs`); the last is
+undefined for a network without convolutions (its correlations enter no table)."""
 
 GROUP = ("model.name", "prune.density", "seed")
 """One rank correlation per group: the methods of one model, density and seed."""

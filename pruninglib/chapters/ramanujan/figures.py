@@ -17,6 +17,7 @@ PREDICTOR_STYLE = {
     "delta_r_mean": {"color": "#D55E00", "marker": "s", "ls": "-"},
     "narc_mean": {"color": "#009E73", "marker": "^", "ls": "-"},
     "imdb_density_only": {"color": "#000000", "marker": "x", "ls": "--"},
+    "imdb_conv_mean": {"color": "#CC79A7", "marker": "D", "ls": ":"},
 }
 """Line style of each predictor of :data:`.correlations.PREDICTORS`."""
 

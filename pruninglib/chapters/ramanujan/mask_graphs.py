@@ -17,7 +17,7 @@ that Cunegatti et al. ask for).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 import torch
@@ -36,6 +36,10 @@ ITERATIVE_SNIP = "iter_snip"
 ID_COLUMNS = ("key", "model.name", "variant", "prune.density", "seed", "test_accuracy")
 """Run identifiers carried by every frame of this module."""
 
+CHAPTER_GRAPHS = {"twins": True, "method": "svd"}
+"""How the chapter scores its masks (:func:`measure`): each with its layer-shuffled twin, by
+the exact SVD route."""
+
 _FORMAT = 1  # bump when the payload of a graph task changes: old entries are recomputed
 
 
@@ -53,6 +57,12 @@ def graph_task(spec: RunSpec, *, twins: bool = False, method: str = "svd") -> Ta
         raise ValueError(f"method={method!r} is not allowed: " + ", ".join(METHODS))
     return Task.make("graphs", {"format": _FORMAT, "run": spec.to_dict(),
                                 "twins": bool(twins), "method": method}, compute_graphs)
+
+
+def graph_tasks(specs: Iterable[RunSpec], *, twins: bool = False, method: str = "svd"
+                ) -> list[Task]:
+    """:func:`graph_task` of every run spec, in order."""
+    return [graph_task(spec, twins=twins, method=method) for spec in specs]
 
 
 def _table(frame: pd.DataFrame) -> dict:
@@ -106,7 +116,7 @@ def graph_layers(results: Iterable[Result], *, twins: bool = False, method: str 
     method: eigenvalue route of :mod:`pruninglib.analysis.graphs` ("svd" or "eigsh").
     """
     results = list(results)
-    tasks = [graph_task(r.spec, twins=twins, method=method) for r in results]
+    tasks = graph_tasks([r.spec for r in results], twins=twins, method=method)
     payloads = execute(tasks, executor=executor, results_dir=results_dir, device=device,
                        data_root=data_root, progress=progress)
     frames = []
@@ -118,12 +128,26 @@ def graph_layers(results: Iterable[Result], *, twins: bool = False, method: str 
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def measure(results: Iterable[Result], params: Mapping) -> pd.DataFrame:
+    """:func:`graph_layers` of the chapter's runs as :data:`CHAPTER_GRAPHS` says, on the
+    parameters' ``executor``, ``results_dir``, ``device`` and ``progress``."""
+    return graph_layers(results, **CHAPTER_GRAPHS, executor=params["executor"],
+                        results_dir=params["results_dir"], device=params["device"],
+                        progress=params["progress"])
+
+
 def graph_summary(layers: pd.DataFrame) -> pd.DataFrame:
     """One row per run (and ``shuffled`` value) of a :func:`graph_layers` frame: the
-    identifiers and :func:`pruninglib.analysis.graphs.summarize` of its layers."""
+    identifiers, :func:`pruninglib.analysis.graphs.summarize` of its layers and
+    ``imdb_conv_mean``, the mean IMDB of its convolutional layers alone (NaN without any
+    scored one: a network of linear layers)."""
     keys = [*ID_COLUMNS, "shuffled"]
-    rows = [{**dict(zip(keys, values)), **summarize(group.reset_index(drop=True))}
-            for values, group in layers.groupby(keys, sort=False, dropna=False)]
+    rows = []
+    for values, group in layers.groupby(keys, sort=False, dropna=False):
+        conv = pd.to_numeric(group.loc[group["kind"] == "conv", "imdb"], errors="coerce")
+        rows.append({**dict(zip(keys, values)), **summarize(group.reset_index(drop=True)),
+                     "imdb_conv_mean": float(conv.mean()) if conv.notna().any()
+                     else float("nan")})
     return pd.DataFrame(rows)
 
 

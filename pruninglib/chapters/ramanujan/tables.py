@@ -15,7 +15,9 @@ import pandas as pd
 
 from ...book import plots
 from ...book.claims import ClaimTable, Estimate
+from ...book.parameters import format_seconds
 from . import correlations as corr
+from .mask_graphs import weight_shares
 from .verdicts import CORRELATION_METRICS, TRAINED
 
 
@@ -50,6 +52,30 @@ def chance_failures(pruned: pd.DataFrame, models: Sequence[str],
     return "**Masks that do not train.**\n\n" + "\n".join(lines)
 
 
+def sizing_text(params: Mapping, pruned: pd.DataFrame, dense: pd.DataFrame) -> str:
+    """Markdown: per model, what the parameters run (width, densities, epochs, training
+    images, iterative-SNIP rounds, bf16) and what its runs cost as recorded when they were
+    computed (``train_seconds`` and ``prune_seconds``, summed over its dense and pruned
+    runs, on whatever machine computed them)."""
+    lines = []
+    for model in params["models"]:
+        runs = pd.concat([pruned[pruned["model.name"] == model],
+                          dense[dense["model.name"] == model]])
+        size = ("hidden " + "-".join(map(str, params["hidden"])) if model == "mlp"
+                else f"width ×{params['widths'].get(model, 1.0):g}")
+        images = params["train_subset"][model] or "all"
+        bf16 = ", bf16 autocast" if params["bf16"].get(model, False) else ""
+        count = len(params["densities"][model])
+        lines.append(
+            f"- **{plots.model_label(model)}** ({size}): {count} "
+            f"densit{'y' if count == 1 else 'ies'}, {params['epochs'][model]} epoch(s) on "
+            f"{images} training images, "
+            f"iterative SNIP with {params['iter_snip_rounds'][model]} rounds{bf16}; its "
+            f"{len(runs)} runs took {format_seconds(runs['train_seconds'].sum())} of "
+            f"training and {format_seconds(runs['prune_seconds'].sum())} of pruning.")
+    return "\n".join(lines)
+
+
 def scored_fraction(layers: pd.DataFrame) -> pd.DataFrame:
     """The fraction of layers whose graph is scored (both mean degrees ≥ 3), mean over seeds:
     rows (model, variant), columns densities. Masks only, not their twins."""
@@ -59,14 +85,32 @@ def scored_fraction(layers: pd.DataFrame) -> pd.DataFrame:
     return _density_columns(table)
 
 
-def weight_share_table(shares: pd.DataFrame) -> pd.DataFrame:
-    """:func:`.mask_graphs.weight_shares` for display: model, layer, graph sides
-    (left × right nodes) and the share of the prunable weights in %."""
-    return pd.DataFrame({
-        "model": shares["model.name"].map(plots.model_label), "layer": shares["layer"],
-        "graph (inputs × outputs)": [f"{a} × {b}" for a, b in
-                                     zip(shares["dim_in"], shares["dim_out"])],
-        "share of the weights (%)": (100 * shares["share"]).round(1)})
+def layer_table(layers: pd.DataFrame, densities: Mapping[str, float]) -> pd.DataFrame:
+    """Every masked layer beside its metric, per model at the network density
+    ``densities[model]``: rows (model, layer, graph: inputs × outputs, share of the model's
+    prunable weights in %), columns (method, ``kept (%)`` | ``IMDB``): the layer's kept
+    fraction and its IMDB, mean over seeds (NaN: not scored). Masks only, not their twins."""
+    shares = weight_shares(layers).set_index(["model.name", "layer_index"])
+    masks = layers[~layers["shuffled"].astype(bool)]
+    wanted = masks["model.name"].map(densities)
+    masks = masks[(masks["prune.density"] - wanted).abs() <= 1e-12]
+    order = plots.method_order(masks["variant"])
+    rows = []
+    for (model, index), group in masks.groupby(["model.name", "layer_index"], sort=False):
+        layer = shares.loc[(model, index)]
+        row = {"model": plots.model_label(model), "layer": layer["layer"],
+               "graph (inputs × outputs)": f"{layer['dim_in']} × {layer['dim_out']}",
+               "share of the weights (%)": f"{100 * layer['share']:.1f}"}
+        for variant in order:
+            rows_of = group[group["variant"] == variant]
+            label = plots.method_label(variant)
+            row[(label, "kept (%)")] = 100 * rows_of["density"].mean()
+            row[(label, "IMDB")] = rows_of["imdb"].mean()
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index(["model", "layer", "graph (inputs × outputs)",
+                                          "share of the weights (%)"])
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table
 
 
 def correlation_table(frame: pd.DataFrame, columns: Mapping[str, str] = corr.PREDICTORS
@@ -78,6 +122,8 @@ def correlation_table(frame: pd.DataFrame, columns: Mapping[str, str] = corr.PRE
     parts = []
     for masks, rows in (("all", frame), ("that train", corr.masks_that_train(frame))):
         rho = corr.rank_correlations(rows, columns)
+        defined = rho.groupby(["model.name", "predictor"])["n"].transform("max") > 0
+        rho = rho[defined]  # a metric a model cannot have (conv layers of an MLP)
         cells = rho.groupby(["model.name", "predictor", "prune.density"]).agg(
             rho=("rho", "mean"), n=("n", "mean"), methods=("methods", "max")).reset_index()
         cells["text"] = [
@@ -92,6 +138,53 @@ def correlation_table(frame: pd.DataFrame, columns: Mapping[str, str] = corr.PRE
     table = cells.pivot_table(index=["model", "predictor", "masks"], columns="prune.density",
                               values="text", aggfunc="first", sort=False, observed=True)
     return _density_columns(table).fillna("")
+
+
+SUPPORT = {"R1": ("delta_r_mean",), "R5": ("imdb_mean",),
+           "C1": ("imdb_mean", "imdb_density_only")}
+"""Claims whose values are rank correlations -> the predictor columns each needs."""
+
+FEW_MASKS = 2 / 3
+"""A correlation verdict that fewer than this share of a model's masks enter is named in
+:func:`few_masks_text`."""
+
+
+def support_table(frame: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
+    """What each correlation verdict rests on: one row per claim of :data:`SUPPORT` (over all
+    masks, and ``-trained``: among those that train) and model, with ``correlations`` and
+    ``cells`` (the (density, seed) cells with a correlation, of all), ``masks`` and ``run``
+    (the masks entering those correlations, of all masks of the model: for C1, the fewer of
+    its two correlations) and ``fewest`` (the fewest methods in an entering correlation)."""
+    columns = sorted({c for needed in SUPPORT.values() for c in needed})
+    rows = []
+    for suffix, masks in (("", frame), (TRAINED, corr.masks_that_train(frame))):
+        rho = corr.rank_correlations(masks, columns)
+        for claim, needed in SUPPORT.items():
+            cells = rho[rho["predictor"].isin(needed)].groupby(list(corr.GROUP)).agg(
+                defined=("rho", lambda r: bool(r.notna().all())), n=("n", "min")).reset_index()
+            for model in models:
+                mine = cells[cells["model.name"] == model]
+                entered = mine[mine["defined"]]
+                rows.append({"claim": f"{claim}{suffix} · {plots.model_label(model)}",
+                             "correlations": len(entered), "cells": len(mine),
+                             "masks": int(entered["n"].sum()),
+                             "run": int((frame["model.name"] == model).sum()),
+                             "fewest": int(entered["n"].min()) if len(entered) else 0})
+    return pd.DataFrame(rows)
+
+
+def few_masks_text(support: pd.DataFrame, share: float = FEW_MASKS) -> str:
+    """Markdown: the correlation verdicts that fewer than ``share`` of the masks enter, with
+    their counts (or that none does)."""
+    few = support[support["masks"] < share * support["run"]]
+    if few.empty:
+        return (f"Every correlation verdict rests on at least {share:.0%} of its model's "
+                "masks.")
+    items = "; ".join(f"**{r.claim}**: {r.masks} of {r.run} masks in {r.correlations} of "
+                      f"{r.cells} correlations (fewest methods in one: {r.fewest})"
+                      for r in few.itertuples())
+    return (f"These verdicts rest on fewer than {share:.0%} of the masks (the rest are at "
+            f"chance, unscored, or in a correlation with too few methods): {items}.")
 
 
 def authors_correlations(metrics: Mapping[str, str] = CORRELATION_METRICS) -> dict:
@@ -120,7 +213,7 @@ def beside_authors(frame: pd.DataFrame) -> pd.DataFrame:
         parts.append(rho.pivot_table(index=["source", "model", "predictor"],
                                      columns="prune.density", values="rho", sort=False,
                                      dropna=False))
-    table = pd.concat(parts).sort_index(axis=1)
+    table = pd.concat(parts).sort_index(axis=1).dropna(how="all")
     table.columns = [f"d = {d:g}" for d in table.columns]
     return table
 

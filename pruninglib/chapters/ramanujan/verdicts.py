@@ -87,8 +87,9 @@ def setting(params: Mapping, model: str) -> str:
     """Where a value was measured: model, data, training and densities of ``params``."""
     data = DATASET_LABELS.get(params["dataset"], params["dataset"])
     images = params["train_subset"][model] or "all"
+    bf16 = " in bf16 autocast" if params["bf16"].get(model, False) else ""
     return (f"{plots.model_label(model)}, {data}, {images} training images, "
-            f"{params['epochs'][model]} epoch(s), densities "
+            f"{params['epochs'][model]} epoch(s){bf16}, densities "
             + ", ".join(f"{d:g}" for d in params["densities"][model])
             + f", {params['seeds']} seed(s)")
 

@@ -28,7 +28,9 @@ def summary_frame() -> pd.DataFrame:
                                       "synflow": 5.0}.get(variant, float(-k)),
                      "narc_mean": {"random": 0.01 if density == 0.1 else -0.03}.get(
                          variant, 0.0),
-                     "perc_ram_by_imdb": 0.5 + 0.1 * k, "perc_ram_by_delta_r": 0.25})
+                     "perc_ram_by_imdb": 0.5 + 0.1 * k, "perc_ram_by_delta_r": 0.25,
+                     "imdb_conv_mean": math.nan})       # no conv layers
+
         rows.append({"key": key, "model.name": "m", "variant": variant,
                      "prune.density": density, "seed": seed, "test_accuracy": acc,
                      "shuffled": True, "imdb_mean": float(-k)})  # twin ranks in reverse
@@ -45,6 +47,9 @@ def test_rank_correlations_medians_and_imdb_advantage():
     frame = corr.predictors(summary_frame())
     rho = corr.rank_correlations(frame)
     assert len(rho) == 4 * len(corr.PREDICTORS)       # 2 densities x 2 seeds each
+    conv = rho[rho["predictor"] == "imdb_conv_mean"]
+    assert conv["rho"].isna().all() and (conv["n"] == 0).all()  # no conv layer: none enters
+    rho = rho[rho["predictor"] != "imdb_conv_mean"]
     by = rho.set_index(["predictor", "prune.density", "seed"])["rho"]
     assert by["imdb_mean"].tolist() == pytest.approx([1.0] * 4)
     assert by["imdb_density_only"].tolist() == pytest.approx([-1.0] * 4)

@@ -87,11 +87,23 @@ def test_graph_layers_and_summary_of_runs(tmp_path):
     for column in ("imdb_mean", "delta_r_mean", "narc_mean", "perc_ram_by_imdb", "n_valid"):
         assert row[column] == pytest.approx(reference[column], nan_ok=True)
     assert row["test_accuracy"] == results[0].metrics["test_accuracy"]
+    assert summary["imdb_conv_mean"].isna().all()  # an MLP has no conv layer
 
     shares = weight_shares(both)
     assert shares["layer_index"].tolist() == [0, 1, 2]
     sizes = layers["dim_in"][:3] * layers["dim_out"][:3]
     assert shares["share"].tolist() == pytest.approx((sizes / sizes.sum()).tolist())
+
+
+def test_summary_averages_the_conv_layers_imdb_apart():
+    layers = pd.DataFrame({
+        **{column: "k" if column == "key" else 0 for column in ID_COLUMNS},
+        "shuffled": False, "layer": ["c1", "c2", "fc"], "kind": ["conv", "conv", "linear"],
+        "dim_in": 9, "dim_out": 4, "edges": 12, "status": "ok", "delta_r": [0.1, 0.2, 0.3],
+        "imdb": [1.0, float("nan"), 5.0]})
+    row = graph_summary(layers).iloc[0]
+    assert row["imdb_conv_mean"] == pytest.approx(1.0)  # the unscored conv layer is skipped
+    assert row["imdb_mean"] == pytest.approx(3.0)       # all layers: (1 + 5) / 2
 
 
 def test_graph_scores_are_cached_per_run_and_loaded_not_recomputed(tmp_path, monkeypatch):

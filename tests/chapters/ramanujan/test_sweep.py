@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 from pruninglib.chapters.ramanujan.mask_graphs import method_variant
-from pruninglib.chapters.ramanujan.sweep import base_spec, method_change, sweep_specs
+from pruninglib.chapters.ramanujan.sweep import (
+    base_spec,
+    keeps_mask,
+    method_change,
+    run_tasks,
+    sweep_specs,
+)
 
 PARAMS = {"models": ["mlp", "conv4"], "dataset": "synthetic", "augment": False,
           "hidden": [32, 16], "widths": {"mlp": 1.0, "conv4": 0.25},
           "train_subset": {"mlp": 200, "conv4": None}, "test_subset": {"mlp": 100, "conv4": 50},
           "epochs": {"mlp": 2, "conv4": 1}, "densities": {"mlp": [0.2, 0.05], "conv4": [0.1]},
-          "methods": ["random", "iter_snip", "synflow"], "iter_snip_rounds": 7, "lr": 0.05,
+          "methods": ["random", "iter_snip", "synflow"],
+          "iter_snip_rounds": {"mlp": 7, "conv4": 3}, "bf16": {"conv4": True}, "lr": 0.05,
           "schedule": "cosine", "weight_decay": 0.0, "batch_size": 64, "seeds": 2}
 
 
@@ -22,6 +29,7 @@ def test_base_spec_takes_the_models_knobs():
     assert mlp.model.hidden == (32, 16) and conv.model.hidden == ()
     assert conv.model.width == 0.25 and mlp.data.train_subset == 200
     assert (mlp.train.epochs, conv.train.epochs, conv.data.test_subset) == (2, 1, 50)
+    assert (mlp.train.bf16, conv.train.bf16) == (False, True)  # off without an entry
 
 
 def test_sweep_specs_cover_models_methods_densities_and_seeds():
@@ -32,4 +40,16 @@ def test_sweep_specs_cover_models_methods_densities_and_seeds():
     cells = {(s.model.name, method_variant(s), s.prune.density, s.seed) for s in pruned}
     assert len(cells) == len(pruned)
     assert ("mlp", "iter_snip", 0.05, 1) in cells and ("conv4", "synflow", 0.1, 0) in cells
-    assert {s.prune.rounds for s in pruned if method_variant(s) == "iter_snip"} == {7}
+    assert {(s.model.name, s.prune.rounds) for s in pruned
+            if method_variant(s) == "iter_snip"} == {("mlp", 7), ("conv4", 3)}
+
+
+def test_runs_of_iterative_methods_keep_their_masks():
+    dense, pruned = sweep_specs(PARAMS)
+    dense_tasks, pruned_tasks = run_tasks(PARAMS)
+    assert [t.key() for t in dense_tasks] == [s.key() for s in dense]
+    assert [t.key() for t in pruned_tasks] == [s.key() for s in pruned]
+    assert not any(t.weights for t in dense_tasks)
+    kept = {method_variant(s) for s, t in zip(pruned, pruned_tasks) if t.weights}
+    assert kept == {"iter_snip", "synflow"}  # random is found again in no time
+    assert not keeps_mask(dense[0])

@@ -1,6 +1,7 @@
 """The chapter's tables and computed text, on small frames."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import pandas as pd
@@ -69,10 +70,58 @@ def test_partial_and_summary_text():
     assert plan_table(rows).is_plan
 
 
-def test_weight_share_table():
-    shares = pd.DataFrame({"model.name": "mlp", "layer_index": [0, 1], "layer": ["a", "b"],
-                           "kind": "linear", "dim_in": [784, 100], "dim_out": [100, 10],
-                           "share": [78400 / 79400, 1000 / 79400]})
-    table = tables.weight_share_table(shares)
-    assert table["graph (inputs × outputs)"].tolist() == ["784 × 100", "100 × 10"]
-    assert table["share of the weights (%)"].tolist() == [98.7, 1.3]
+def layers() -> pd.DataFrame:
+    """Two seeds of SNIP and random masks of a 2-layer MLP at densities 0.1 and 0.01, and
+    one twin row that must not count."""
+    rows = []
+    for seed, variant, density in itertools.product((0, 1), ("random", "snip"), (0.1, 0.01)):
+        for index, (name, dim_in, dim_out) in enumerate((("fc.0", 784, 100),
+                                                         ("fc.1", 100, 10))):
+            rows.append({"key": f"{seed}{variant}{density}", "model.name": "mlp",
+                         "variant": variant, "prune.density": density, "seed": seed,
+                         "shuffled": False, "layer_index": index, "layer": name,
+                         "kind": "linear", "dim_in": dim_in, "dim_out": dim_out,
+                         "density": density * (index + 1) + 0.01 * seed,
+                         "imdb": math.nan if index else 1.0 + seed})
+    twin = dict(rows[-1], shuffled=True, density=0.9, imdb=50.0)
+    return pd.DataFrame([*rows, twin])
+
+
+def test_layer_table_puts_each_layers_share_beside_its_metrics():
+    table = tables.layer_table(layers(), {"mlp": 0.01})
+    assert list(table.index) == [("MLP", "fc.0", "784 × 100", "98.7"),
+                                 ("MLP", "fc.1", "100 × 10", "1.3")]
+    assert list(table.columns) == [("random", "kept (%)"), ("random", "IMDB"),
+                                   ("SNIP", "kept (%)"), ("SNIP", "IMDB")]
+    first = table.loc[("MLP", "fc.0", "784 × 100", "98.7")]
+    assert first[("SNIP", "kept (%)")] == pytest.approx(1.5)   # (1 % + 2 %) / 2 seeds
+    assert first[("SNIP", "IMDB")] == pytest.approx(1.5)       # not the twin's 50
+    assert math.isnan(table.loc[("MLP", "fc.1", "100 × 10", "1.3")][("random", "IMDB")])
+
+
+def test_support_counts_the_masks_behind_each_correlation_verdict():
+    support = tables.support_table(frame(), ["mlp"]).set_index("claim")
+    # 3 densities x 3 seeds; random has no IMDB at 0.05: 6 + 6 + 5 masks per seed
+    assert support.loc["R5 · MLP", ["correlations", "cells", "masks", "run", "fewest"]] \
+        .tolist() == [9, 9, 51, 54, 5]
+    # among the masks that train random is gone everywhere: 5 methods per correlation
+    assert support.loc["R5-trained · MLP", ["masks", "fewest"]].tolist() == [45, 5]
+    assert support.loc["C1 · MLP", "masks"] == 51  # the fewer of IMDB's and the twin's
+    text = tables.few_masks_text(support.reset_index())
+    assert text.startswith("Every correlation verdict rests on at least 67% of")
+    few = tables.few_masks_text(support.reset_index().assign(masks=[10] + [54] * 5))
+    assert "**R1 · MLP**: 10 of 54 masks in 9 of 9 correlations (fewest methods in one: 5)" \
+        in few
+
+
+def test_sizing_text_says_what_each_model_runs_and_costs():
+    params = {"models": ["mlp"], "hidden": [64, 32], "widths": {}, "densities": {"mlp": [0.1]},
+              "epochs": {"mlp": 2}, "train_subset": {"mlp": None},
+              "iter_snip_rounds": {"mlp": 100}, "bf16": {"mlp": True}}
+    runs = pruned().assign(train_seconds=30.0, prune_seconds=1.5)
+    dense = pd.DataFrame({"model.name": ["mlp"], "train_seconds": [10.0],
+                          "prune_seconds": [0.0]})
+    assert tables.sizing_text(params, runs, dense) == (
+        "- **MLP** (hidden 64-32): 1 density, 2 epoch(s) on all training images, iterative "
+        "SNIP with 100 rounds, bf16 autocast; its 5 runs took 2 min 10 s of training and 6 s "
+        "of pruning.")
