@@ -256,8 +256,8 @@ def train_ensemble(models: Sequence[nn.Module], data: Dataset, spec, *,
 
     generators: one per member, its batch order (and augmentation) stream, used exactly as
     :func:`train` uses its ``generator``. masks: one per member (or None): pruned weights are
-    zeroed before training, their gradients zeroed before every step and the weights
-    re-zeroed after it. on_step: called after every step with the members' losses.
+    zeroed before training and their gradients before every step, which keeps them exactly
+    zero (see :func:`train`). on_step: called after every step with the members' losses.
 
     Each history's ``seconds`` is the member's share of the ensemble's wall time (the epoch's
     time divided by M), so that summing over runs still gives the time spent.
@@ -309,10 +309,7 @@ def train_ensemble(models: Sequence[nn.Module], data: Dataset, spec, *,
             with torch.no_grad():
                 for p, m in masked:
                     p.grad.mul_(m)
-            optimizer.step()
-            with torch.no_grad():
-                for p, m in masked:
-                    p.mul_(m)
+            optimizer.step()  # pruned weights stay ±0, as in train()
             scheduler.step()
             detached = losses.detach()
             loss_sum += detached.double().cpu() * yb.shape[1]

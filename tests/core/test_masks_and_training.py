@@ -1,6 +1,7 @@
 """Masks stay exact through training; training is deterministic and learns; masks export."""
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -100,3 +101,48 @@ def test_full_mask_covers_conv_and_linear_weights_only():
     assert all(n.endswith(".weight") for n in mask)
     assert all(m.dim() in (2, 4) for m in mask.values())  # no BatchNorm (1-D) weights
     assert len(mask) == 9  # 8 convs + the classifier
+
+
+def _old_masked_training(model, data, spec, generator, mask):
+    """train()'s masked loop as it was: gradients masked before the step, weights re-zeroed
+    after it, masks converted at every step."""
+    from pruninglib.data import batches
+    from pruninglib.masks import mask_gradients
+    from pruninglib.train import make_optimizer, make_scheduler, num_batches
+
+    optimizer = make_optimizer(model, spec)
+    scheduler = make_scheduler(optimizer, spec, num_batches(len(data.train_x), spec.batch_size))
+    apply_mask(model, mask)
+    losses = []
+    for _ in range(spec.epochs):
+        for xb, yb in batches(data.train_x, data.train_y, spec.batch_size, generator=generator):
+            loss = torch.nn.functional.cross_entropy(model(xb), yb,
+                                                     label_smoothing=spec.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            mask_gradients(model, mask)
+            optimizer.step()
+            apply_mask(model, mask)
+            scheduler.step()
+            losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("spec", [
+    TrainSpec(epochs=2, batch_size=32, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4),
+    TrainSpec(epochs=2, batch_size=32, optimizer="adam", lr=0.01, weight_decay=1e-3,
+              schedule="step", milestones=(0.5,)),
+])
+def test_masking_gradients_only_changes_no_bit_of_the_former_masked_training(spec):
+    def bits(model):
+        return [p.detach().view(torch.int32).clone() for p in model.parameters()]
+    model = make_model("mlp", hidden=(24, 12), seed=3)
+    mask = _random_mask(model, 0.3, 3)
+    old, new = make_model("mlp", hidden=(24, 12), seed=3), model
+    old_losses = _old_masked_training(old, SYNTHETIC, spec, torch.Generator().manual_seed(1),
+                                      mask)
+    new_losses = []
+    train(new, SYNTHETIC, spec, generator=torch.Generator().manual_seed(1), mask=mask,
+          progress=False, on_step=new_losses.append)
+    assert new_losses == old_losses
+    assert all(torch.equal(a, b) for a, b in zip(bits(old), bits(new)))  # signed zeros too
