@@ -146,14 +146,35 @@ def compute_point(spec: dict, context: Context) -> Output:
                    "seconds": seconds})
 
 
+def sweep_points(model: ModelSpec, methods: Sequence[str], seeds: Sequence[int], *,
+                 data: DataSpec, input_shape: Sequence[int] | None = None,
+                 alpha_step: float = 0.5, compressions: Sequence[float] | None = None
+                 ) -> tuple[list[tuple], list[Task], float]:
+    """The points of :func:`collapse_sweep` (same arguments) without computing them:
+    (points, tasks, rho_max), one (label, seed, PruneSpec, compression) point and one
+    cached task (:func:`point_task`) per method label, seed and compression."""
+    info = DATASETS[data.name]
+    input_shape = tuple(info.input_shape if input_shape is None else input_shape)
+    num_classes = info.num_classes
+    rho_max = model_max_compression(model, input_shape, num_classes)
+    if compressions is None:
+        compressions = compression_grid(rho_max, alpha_step)
+    specs = {label: method_spec(label) for label in methods}
+    points = [(label, seed, dataclasses.replace(specs[label], density=1.0 / rho), rho)
+              for label in methods for seed in seeds for rho in compressions]
+    tasks = [point_task(model, prune_spec, data, input_shape, num_classes, seed)
+             for _, seed, prune_spec, _ in points]
+    return points, tasks, rho_max
+
+
 def collapse_sweep(model: ModelSpec, methods: Sequence[str], seeds: Sequence[int], *,
                    data: DataSpec, input_shape: Sequence[int] | None = None,
                    alpha_step: float = 0.5, compressions: Sequence[float] | None = None,
                    results_dir=None, data_root=None, device="auto", executor=None,
                    progress: bool = True) -> pd.DataFrame:
     """Prune ``model`` at initialisation with every method label, compression and seed;
-    no training. Every point is a cached task (kind ``collapse``), computed on ``executor``
-    (None/'inline', 'pool[:N]', 'submitit[:...]', 'ray[:...]').
+    no training. Every point is a cached task (kind ``collapse``, :func:`sweep_points`),
+    computed on ``executor`` (None/'inline', 'pool[:N]', 'submitit[:...]', 'ray[:...]').
 
     data: the dataset of the scoring batch and of the number of classes.
     input_shape: the network's input shape (default: the data's); images are fitted to it
@@ -166,17 +187,9 @@ def collapse_sweep(model: ModelSpec, methods: Sequence[str], seeds: Sequence[int
     layer_index, layer, numel, kept, density (kept / numel), effective_kept,
     effective_density, rho_max (N / L of the network), prune_seconds.
     """
-    info = DATASETS[data.name]
-    input_shape = tuple(info.input_shape if input_shape is None else input_shape)
-    num_classes = info.num_classes
-    rho_max = model_max_compression(model, input_shape, num_classes)
-    if compressions is None:
-        compressions = compression_grid(rho_max, alpha_step)
-    specs = {label: method_spec(label) for label in methods}
-    points = [(label, seed, dataclasses.replace(specs[label], density=1.0 / rho), rho)
-              for label in methods for seed in seeds for rho in compressions]
-    tasks = [point_task(model, prune_spec, data, input_shape, num_classes, seed)
-             for _, seed, prune_spec, _ in points]
+    points, tasks, rho_max = sweep_points(model, methods, seeds, data=data,
+                                          input_shape=input_shape, alpha_step=alpha_step,
+                                          compressions=compressions)
     payloads = execute(tasks, executor=executor, progress=progress, results_dir=results_dir,
                        data_root=data_root, device=device)
     rows = []
@@ -293,6 +306,29 @@ def critical_by(runs: pd.DataFrame, by: Sequence[str], *,
         rho = critical_compression(list(1 / group["prune.density"]), list(group[flag] > 0))
         rows.append({**dict(zip(by, ident if isinstance(ident, tuple) else (ident,))),
                      "rho_cr": rho, "alpha_cr": math.log10(rho) if rho > 0 else math.nan})
+    return pd.DataFrame(rows)
+
+
+def cliff_points(runs: pd.DataFrame, *, value: str = "above_chance",
+                 flag: str = "collapsed_layers") -> pd.DataFrame:
+    """Where trained runs fall off the cliff: per (model.name, prune.method, seed) of a frame
+    with an ``alpha`` column (ascending α is the training grid), alpha_cr (the last α before
+    the first run with ``flag`` > 0), alpha_collapse (that first α), before and at (``value``
+    at the two). All four are NaN where the network does not collapse on the grid or
+    collapses at its first α already (no step before the collapse)."""
+    rows = []
+    for ident, group in runs.groupby(["model.name", "prune.method", "seed"], sort=False):
+        group = group.sort_values("alpha")
+        bad = (group[flag] > 0).to_numpy()
+        row = dict(zip(["model.name", "prune.method", "seed"], ident))
+        row.update(alpha_cr=math.nan, alpha_collapse=math.nan, before=math.nan, at=math.nan)
+        if bad.any() and not bad[0]:
+            k = int(bad.argmax())
+            row.update(alpha_cr=float(group["alpha"].iloc[k - 1]),
+                       alpha_collapse=float(group["alpha"].iloc[k]),
+                       before=float(group[value].iloc[k - 1]),
+                       at=float(group[value].iloc[k]))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

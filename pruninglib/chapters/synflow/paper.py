@@ -111,6 +111,24 @@ def fig1_table() -> pd.DataFrame:
                                "last_above_chance": "last α with accuracy > 1 %"})
 
 
+def fig1_cliff(table: dict | None = None) -> pd.Series:
+    """Per baseline method of Fig. 1 (``table``: :data:`FIG1`'s layout; SynFlow left out),
+    the accuracy (%) at the last α of the 0.25 grid before its first empty layer."""
+    rows = {}
+    for method, (accuracy, flags) in (FIG1 if table is None else table).items():
+        if method == "synflow" or "x" not in flags:
+            continue
+        first = flags.index("x")
+        rows[method] = accuracy[first - 1] if first > 0 else math.nan
+    return pd.Series(rows, name="accuracy before the first empty layer (%)")
+
+
+def fig1_cliff_text() -> str:
+    """``random 17.8 %, magnitude 1.0 %, ...`` one 0.25 step before the first empty layer."""
+    return (", ".join(f"{reference_label(m)} {a:.1f} %" for m, a in fig1_cliff().items())
+            + f" one 0.25 step before the first empty layer (chance {FIG1_CHANCE:g} %)")
+
+
 def imp_first_chance(table: dict | None = None) -> pd.Series:
     """Per number of IMP cycles (``table``: :data:`FIG5A`'s layout), the first α at which
     the accuracy is at chance (10 %); NaN if never."""
@@ -162,6 +180,19 @@ def calibrate_s1(criterion: Criterion, methods=("random", "magnitude", "snip", "
     gaps = fig1_summary().loc[list(methods), "gap_cr"]
     result = calibration.calibrate(lambda g: g.map(criterion.holds), gaps, unit="methods")
     return _with_detail(result, f"{result.detail}; smallest gap {gaps.min():.2f} decades")
+
+
+def calibrate_cliff(criterion: Criterion) -> Calibration:
+    """S1-cliff on Fig. 1: n.a., since the files flag layers without any weight, not layers
+    cut off from every input–output path (the collapse the chapter's metric uses); the detail
+    gives ``criterion`` on accuracy − chance (pp) one 0.25 step before the first *empty*
+    layer, per method."""
+    margins = fig1_cliff() - FIG1_CHANCE
+    holding = [m for m, v in margins.items() if criterion.holds(v)]
+    return Calibration(NOT_APPLICABLE, (
+        "the files flag empty layers, not layers cut off from every path; one step before "
+        f"the first empty layer it holds for {len(holding)} of {len(margins)} methods ("
+        + ", ".join(f"{reference_label(m)} {v:+.1f} pp" for m, v in margins.items()) + ")"))
 
 
 def calibrate_s6(criterion: Criterion) -> Calibration:

@@ -8,6 +8,8 @@ prune-only points as ``collapse`` tasks) and computed on ``P.executor``:
 * :func:`collapse_study` — every method prunes every network up to rho_max, nothing trained;
 * :func:`accuracy_study` — pruned at initialisation, then trained (and the dense runs);
 * :func:`imp_study` — iterative magnitude pruning with several numbers of cycles.
+
+:func:`plan` lists every cached task of the four, from the same grid functions.
 """
 from __future__ import annotations
 
@@ -19,12 +21,15 @@ from ...analysis import saliency
 from ...book.plots import model_label
 from ...config import DataSpec, ModelSpec, PruneSpec, RunSpec, TrainSpec
 from ...data import DATASETS, load_data
-from ...runs.experiments import sweep, sweep_results, to_frame
-from .collapse import collapse_sweep
-from .conservation import conservation_runs, is_residual
+from ...runs.cache import Task
+from ...runs.experiments import grid_specs, run_task, sweep, sweep_results, to_frame
+from .collapse import collapse_sweep, model_max_compression, sweep_points
+from .conservation import Net, conservation_runs, is_residual
 
 BASELINES = ("random", "magnitude", "snip", "grasp")
 """The methods that Tanaka et al. show collapsing (S1)."""
+DATA_STATISTICS = "biases, BatchNorm with data statistics"
+"""How the conservation study names its networks where the law can fail."""
 
 
 def model_spec(P, name: str, width: float = 1.0) -> ModelSpec:
@@ -53,19 +58,23 @@ def plain_models(P) -> list[str]:
     return [m for m in P.collapse_models if not is_residual(m)]
 
 
-def conservation_nets(P) -> list[tuple]:
-    """The networks of the conservation study, as :func:`.conservation.conservation_runs`
-    takes them: the MLP (every objective, BatchNorm-free) and each of
-    ``P.conservation_nets`` (name -> width) without BatchNorm, with BatchNorm in eval mode and
-    in train mode (SNIP and SynFlow), all bias-free."""
-    nets = [("MLP", model_spec(P, "mlp"), input_shape(P, "mlp"), "eval",
-             saliency.OBJECTIVES)]
+def conservation_nets(P) -> list[Net]:
+    """The networks of the conservation study (:class:`.conservation.Net`): the MLP (every
+    objective, BatchNorm-free) and each of ``P.conservation_nets`` (name -> width), bias-free
+    without BatchNorm, with BatchNorm in eval mode and in train mode (SNIP and SynFlow), and
+    once more as a network where the law can fail: with biases and BatchNorm statistics from
+    data (:func:`.conservation.with_data_statistics`), BatchNorm in eval mode."""
+    nets = [Net("MLP", model_spec(P, "mlp"), input_shape(P, "mlp"), "eval",
+                saliency.OBJECTIVES)]
     for name, width in P.conservation_nets.items():
         for bn, mode in ((False, "eval"), (True, "eval"), (True, "train")):
             text = f"{name_with_width(name, width)}, " + (
                 f"BatchNorm, {mode} mode" if bn else "no BatchNorm")
             spec = ModelSpec(name, width=width, bias=False, batchnorm=bn)
-            nets.append((text, spec, tuple(P.conv_shape), mode, ("snip", "synflow")))
+            nets.append(Net(text, spec, tuple(P.conv_shape), mode, ("snip", "synflow")))
+        nets.append(Net(f"{name_with_width(name, width)}, {DATA_STATISTICS}",
+                        ModelSpec(name, width=width, bias=True, batchnorm=True),
+                        tuple(P.conv_shape), "eval", ("snip", "synflow"), True))
     return nets
 
 
@@ -91,19 +100,34 @@ def collapse_labels(P, name: str) -> list[str]:
     return labels
 
 
+def collapse_arguments(P) -> list[dict]:
+    """Per network of ``P.collapse_models``, the arguments of
+    :func:`.collapse.collapse_sweep` / :func:`.collapse.sweep_points`: the network at width
+    ``P.collapse_widths``, :func:`collapse_labels`, seeds 0 .. ``P.collapse_seeds[name]`` - 1
+    (default ``P.seeds``), the data, :func:`input_shape` and ``P.alpha_step``."""
+    return [{"model": model_spec(P, name, P.collapse_widths.get(name, 1.0)),
+             "methods": collapse_labels(P, name),
+             "seeds": range(P.collapse_seeds.get(name, P.seeds)),
+             "data": DataSpec(P.dataset), "input_shape": input_shape(P, name),
+             "alpha_step": P.alpha_step} for name in P.collapse_models]
+
+
 def collapse_study(P) -> pd.DataFrame:
-    """Every network of ``P.collapse_models`` (width ``P.collapse_widths``) pruned by
-    :func:`collapse_labels` at compressions 10^(k ``P.alpha_step``) up to rho_max, seeds
-    0 .. ``P.collapse_seeds[name]`` - 1 (default ``P.seeds``): the concatenated
-    :func:`.collapse.collapse_sweep` frames (one row per method, compression, seed, layer)."""
-    frames = []
-    for name in P.collapse_models:
-        frames.append(collapse_sweep(
-            model_spec(P, name, P.collapse_widths.get(name, 1.0)), collapse_labels(P, name),
-            range(P.collapse_seeds.get(name, P.seeds)), data=DataSpec(P.dataset),
-            input_shape=input_shape(P, name), alpha_step=P.alpha_step,
-            executor=P.executor, **_options(P)))
-    return pd.concat(frames, ignore_index=True)
+    """Every network of ``P.collapse_models`` pruned by :func:`collapse_labels` at
+    compressions 10^(k ``P.alpha_step``) up to rho_max (:func:`collapse_arguments`): the
+    concatenated :func:`.collapse.collapse_sweep` frames (one row per method, compression,
+    seed, layer)."""
+    return pd.concat([collapse_sweep(**arguments, executor=P.executor, **_options(P))
+                      for arguments in collapse_arguments(P)], ignore_index=True)
+
+
+def kept_per_layer(P, name: str, alpha: float) -> float:
+    """Weights per layer, on average, that trained network ``name`` (width
+    ``P.train_widths``, the data's input shape) keeps at compression 10^``alpha``:
+    N / (10^alpha L) = rho_max / 10^alpha."""
+    info = DATASETS[P.dataset]
+    spec = model_spec(P, name, P.train_widths.get(name, 1.0))
+    return model_max_compression(spec, info.input_shape, info.num_classes) / 10.0 ** alpha
 
 
 def train_spec(P) -> TrainSpec:
@@ -115,24 +139,37 @@ def train_spec(P) -> TrainSpec:
                      schedule=P.schedule, **steps)
 
 
-def accuracy_study(P) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every network of ``P.train_models`` pruned by each of ``P.methods`` at compressions
-    10^alpha (``P.alphas[name]``), trained, seeds 0 .. ``P.seeds`` - 1; and the same networks
-    dense. Returns (runs, dense), :func:`pruninglib.runs.experiments.to_frame` frames; runs
-    has the extra columns alpha (log10 compression, 3 decimals), collapsed (a layer without
-    effective weights), plain (no skip connections) and above_chance (test accuracy −
-    :func:`chance`, a fraction)."""
-    dense_frames, results = [], []
-    seeds = list(range(P.seeds))
+def accuracy_grids(P) -> list[tuple[str, RunSpec, dict]]:
+    """The training runs of :func:`accuracy_study` as (what, base, grid) for
+    :func:`pruninglib.runs.experiments.grid_specs`: per network of ``P.train_models``, its
+    dense runs ("dense": seeds 0 .. ``P.seeds`` - 1) and its pruned runs ("pruned": each of
+    ``P.methods`` at each density 10^-alpha of ``P.alphas[name]``, every seed)."""
+    grids, seeds = [], list(range(P.seeds))
     for name in P.train_models:
         data = DataSpec(P.dataset, train_subset=P.train_subset.get(name),
                         test_subset=P.test_subset.get(name), augment=P.augment)
         base = RunSpec(data=data, model=model_spec(P, name, P.train_widths.get(name, 1.0)),
                        train=train_spec(P))
-        dense_frames.append(sweep(base, {"seed": seeds}, executor=P.executor, **_options(P)))
-        densities = [10.0 ** -a for a in P.alphas[name]]
-        results += sweep_results(base, {"prune.method": P.methods, "prune.density": densities,
-                                        "seed": seeds}, executor=P.executor, **_options(P))
+        grids.append(("dense", base, {"seed": seeds}))
+        grids.append(("pruned", base, {"prune.method": P.methods,
+                                       "prune.density": [10.0 ** -a for a in P.alphas[name]],
+                                       "seed": seeds}))
+    return grids
+
+
+def accuracy_study(P) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every network of ``P.train_models`` pruned by each of ``P.methods`` at compressions
+    10^alpha (``P.alphas[name]``), trained, seeds 0 .. ``P.seeds`` - 1; and the same networks
+    dense (:func:`accuracy_grids`). Returns (runs, dense),
+    :func:`pruninglib.runs.experiments.to_frame` frames; runs has the extra columns alpha
+    (log10 compression, 3 decimals), collapsed (a layer without effective weights), plain
+    (no skip connections) and above_chance (test accuracy − :func:`chance`, a fraction)."""
+    dense_frames, results = [], []
+    for what, base, grid in accuracy_grids(P):
+        if what == "dense":
+            dense_frames.append(sweep(base, grid, executor=P.executor, **_options(P)))
+        else:
+            results += sweep_results(base, grid, executor=P.executor, **_options(P))
     return with_run_columns(to_frame(results), chance(P)), pd.concat(dense_frames,
                                                                       ignore_index=True)
 
@@ -149,20 +186,41 @@ def with_run_columns(runs: pd.DataFrame, chance_level: float) -> pd.DataFrame:
     return runs
 
 
-def imp_study(P) -> pd.DataFrame:
-    """Iterative magnitude pruning of ``P.imp_model`` (width from ``P.train_widths``) with
-    each of ``P.imp_cycles`` prune–train cycles to each compression 10^alpha
-    (``P.imp_alphas``), SGD at ``P.imp_lr``, ``P.imp_epochs`` epochs per cycle, seeds
-    0 .. ``P.imp_seeds`` - 1: a :func:`~pruninglib.runs.experiments.sweep` frame with the
-    extra column cycles."""
+def imp_grid(P) -> tuple[RunSpec, dict]:
+    """The runs of :func:`imp_study` as (base, grid) for
+    :func:`pruninglib.runs.experiments.grid_specs`."""
     data = DataSpec(P.dataset, train_subset=P.imp_train_subset, test_subset=P.imp_test_subset)
     base = RunSpec(data=data, model=model_spec(P, P.imp_model,
                                                P.train_widths.get(P.imp_model, 1.0)),
                    prune=PruneSpec("imp"), train=TrainSpec(epochs=P.imp_epochs, lr=P.imp_lr))
-    imp = sweep(base, {"prune.iterations": P.imp_cycles,
-                       "prune.density": [10.0 ** -a for a in P.imp_alphas],
-                       "seed": list(range(P.imp_seeds))}, executor=P.executor, **_options(P))
-    return imp.assign(cycles=imp["prune.iterations"])
+    return base, {"prune.iterations": P.imp_cycles,
+                  "prune.density": [10.0 ** -a for a in P.imp_alphas],
+                  "seed": list(range(P.imp_seeds))}
+
+
+def imp_study(P) -> pd.DataFrame:
+    """Iterative magnitude pruning of ``P.imp_model`` (width from ``P.train_widths``) with
+    each of ``P.imp_cycles`` prune–train cycles to each compression 10^alpha
+    (``P.imp_alphas``), SGD at ``P.imp_lr``, ``P.imp_epochs`` epochs per cycle, seeds
+    0 .. ``P.imp_seeds`` - 1 (:func:`imp_grid`): a
+    :func:`~pruninglib.runs.experiments.sweep` frame with the extra columns cycles, alpha
+    (log10 compression, 3 decimals) and above_chance (test accuracy − :func:`chance`)."""
+    imp = sweep(*imp_grid(P), executor=P.executor, **_options(P))
+    return imp.assign(cycles=imp["prune.iterations"],
+                      alpha=(-imp["prune.density"].map(math.log10)).round(3),
+                      above_chance=imp["test_accuracy"] - chance(P))
+
+
+def plan(P) -> list[Task]:
+    """Every cached task the notebook computes with parameters ``P`` (the dry run of a
+    profile), made by the functions its studies call: the prune-only points of
+    :func:`collapse_arguments` (kind ``collapse``), then the training runs of
+    :func:`accuracy_grids` and :func:`imp_grid` (kind ``run``). The conservation study
+    caches nothing."""
+    tasks = [task for arguments in collapse_arguments(P)
+             for task in sweep_points(**arguments)[1]]
+    grids = [(base, grid) for _, base, grid in accuracy_grids(P)] + [imp_grid(P)]
+    return tasks + [run_task(spec) for base, grid in grids for spec in grid_specs(base, grid)]
 
 
 def _options(P) -> dict:

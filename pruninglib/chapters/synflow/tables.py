@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .collapse import collapse_order
+from .claims import s7_alphas
+from .collapse import cliff_points, collapse_order, critical_by
 from .figures import variant_label
+from .study import kept_per_layer
 
 SIZES_FORMAT = {"model.width": "{:g}", "n_weights": "{:,}", "rho_max": "{:,.0f}",
                 "alpha_max": "{:.2f}"}
 CRITICAL_FORMAT = {c: "{:.2f}" for c in ("α_max", "α_cr", "α_cr effective", "α disconnected")}
+CELLS_FORMAT = {"α": "{:g}", "kept per layer": "{:,.0f}"}
+IMP_FORMAT = {"α_cr (effective)": "{:.2f}", "first α at chance": "{:.2f}"}
+CLIFF_FORMAT = {"α_cr": "{:.2f}", "above chance before (pp)": "{:.1f}",
+                "above chance at collapse (pp)": "{:.1f}"}
 
 
 def network_sizes(summary: pd.DataFrame) -> pd.DataFrame:
@@ -87,3 +93,42 @@ def collapsed_counts(runs: pd.DataFrame) -> pd.DataFrame:
     (network, method) and α."""
     return runs.pivot_table(index=["model.name", "prune.method"], columns="alpha",
                             values="collapsed", aggfunc="sum")
+
+
+def s7_cells(P) -> pd.DataFrame:
+    """Per trained network and α of its grid at or above the paper's high-compression regime
+    (α ≥ 2): the weights it keeps per layer on average (:func:`.study.kept_per_layer`) and
+    whether the cell has an S7 row (at least :data:`.claims.MIN_KEPT_PER_LAYER`)."""
+    rows = [{"network": name, "α": float(a), "kept per layer": kept_per_layer(P, name, a),
+             "S7 row": float(a) in s7_alphas(P, name)}
+            for name in P.train_models for a in P.alphas.get(name, []) if float(a) >= 2]
+    return pd.DataFrame(rows, columns=["network", "α", "kept per layer", "S7 row"])
+
+
+def cliff_table(runs: pd.DataFrame, models) -> pd.DataFrame:
+    """Per (network, method) of the trained ``models``: the seeds with a step before the
+    collapse on the grid, the mean α_cr (last α before the first collapsed layer) and the
+    mean accuracy above chance there and at the collapse (pp); from
+    :func:`.collapse.cliff_points`."""
+    points = cliff_points(runs[runs["model.name"].isin(list(models))])
+    return (points.assign(before=points["before"] * 100, at=points["at"] * 100)
+            .groupby(["model.name", "prune.method"], sort=False)
+            .agg(**{"seeds": ("before", "count"), "α_cr": ("alpha_cr", "mean"),
+                    "above chance before (pp)": ("before", "mean"),
+                    "above chance at collapse (pp)": ("at", "mean")}))
+
+
+def imp_table(imp: pd.DataFrame, chance_margin: float = 0.02) -> pd.DataFrame:
+    """Per number of IMP cycles of :func:`.study.imp_study`'s frame, mean over seeds: α_cr
+    (effective; the last α of the grid before a layer is left without effective weights,
+    the largest α if none is) and the first α at chance (test accuracy less than
+    ``chance_margin`` above chance: the authors' measure; NaN where no seed reaches it on
+    the grid), with the number of seeds that reach it."""
+    critical = critical_by(imp, ["cycles", "seed"]).set_index(["cycles", "seed"])["alpha_cr"]
+    at_chance = (imp[imp["above_chance"] < chance_margin].groupby(["cycles", "seed"])["alpha"]
+                 .min().reindex(critical.index))
+    frame = pd.DataFrame({"α_cr (effective)": critical, "first α at chance": at_chance})
+    out = frame.groupby(level="cycles").mean()
+    out["seeds at chance on the grid"] = frame["first α at chance"].notna().groupby(
+        level="cycles").sum()
+    return out

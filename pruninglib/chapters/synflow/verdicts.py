@@ -14,8 +14,8 @@ import pandas as pd
 
 from ...book import claims
 from ...book.plots import model_label
-from .claims import COLLAPSE_CLAIM_MODELS, HIGH_ALPHAS, declared
-from .collapse import collapse_order, critical_by, decades_below_max
+from .claims import COLLAPSE_CLAIM_MODELS, cliff_models, declared, s7_alphas
+from .collapse import cliff_points, collapse_order, critical_by, decades_below_max
 from .study import BASELINES, plain_models
 
 LOG_FLOOR = 1e-16
@@ -38,6 +38,30 @@ def first_layer_agreement(summary: pd.DataFrame, plain: list[str], *,
     return claims.Estimate.from_samples(values, setting=setting, what="cases",
                                         entered=int(order["as_predicted"].notna().sum()),
                                         total=len(order))
+
+
+def worst_of(rows: pd.DataFrame, column: str) -> pd.Series:
+    """Per seed, the largest ``column`` of ``rows`` (e.g. over SNIP and SynFlow)."""
+    return rows.groupby("seed")[column].max()
+
+
+def cliff(runs: pd.DataFrame, model: str, methods=BASELINES) -> pd.Series:
+    """S1-cliff: per seed, the smallest over ``methods`` of accuracy − chance (pp) at the last
+    α of ``model``'s training grid before the method's first collapsed layer
+    (:func:`.collapse.cliff_points`); methods with no step before a collapse on the grid
+    are left out (counted by :func:`cliff_entered`); NaN if none is left."""
+    points = cliff_points(runs[(runs["model.name"] == model)
+                               & runs["prune.method"].isin(list(methods))])
+    if points.empty:
+        return pd.Series(dtype=float)
+    return points.groupby("seed")["before"].min() * 100
+
+
+def cliff_entered(runs: pd.DataFrame, model: str, methods=BASELINES) -> tuple[int, int]:
+    """(method × seed cases with a step before the collapse on the grid, all cases)."""
+    points = cliff_points(runs[(runs["model.name"] == model)
+                               & runs["prune.method"].isin(list(methods))])
+    return int(points["before"].notna().sum()), len(points)
 
 
 def imp_critical(imp: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +112,9 @@ def estimates(P, *, conservation: pd.DataFrame, summary: pd.DataFrame, runs: pd.
     c = conservation
     mlp = c[c["model"] == "mlp"]
     exact = mlp[mlp["objective"].isin(["snip", "synflow"])]
-    bn_eval = c[c["batchnorm"] & (c["bn_mode"] == "eval")]
+    realistic = c["data_statistics"] if "data_statistics" in c else pd.Series(False, c.index)
+    bn_eval = c[c["batchnorm"] & (c["bn_mode"] == "eval") & ~realistic]
+    realistic = c[realistic]
     conv_vgg = next((m for m in P.conservation_nets if m.startswith("vgg")), None)
     conv_res = next((m for m in P.conservation_nets if m.startswith("resnet")), None)
     slope = {o: mlp[mlp["objective"] == o].set_index("seed")["size_slope"]
@@ -101,6 +127,10 @@ def estimates(P, *, conservation: pd.DataFrame, summary: pd.DataFrame, runs: pd.
                           setting=where["init"]),
         "S2-res": sample(log_errors(bn_eval[bn_eval["model"] == conv_res], "cut_error"),
                          setting=where["init"]),
+        "S2-approx": sample(worst_of(realistic[realistic["model"] == conv_vgg],
+                                     "unit_mismatch"), setting=where["init"]),
+        "S2-approx-res": sample(worst_of(realistic[realistic["model"] == conv_res],
+                                         "cut_error"), setting=where["init"]),
         "S3": sample(slope["synflow"], setting=where["init"]),
         "S3-SNIP": sample(slope["snip"], setting=where["init"]),
         "S3-order": first_layer_agreement(
@@ -122,9 +152,14 @@ def estimates(P, *, conservation: pd.DataFrame, summary: pd.DataFrame, runs: pd.
         results[f"S6-{name}"] = sample(
             decades_below_max(summary, ["synflow"], model=name, column="alpha_collapse"),
             unit="decades", setting=where["pruning"])
+    for name in cliff_models(P):
+        entered, total = cliff_entered(runs, name)
+        results[f"S1-cliff-{name}"] = sample(
+            cliff(runs, name), unit="pp", what="method × seed cases", entered=entered,
+            total=total, setting=where[f"trained:{name}"])
     for name in P.train_models:
-        for alpha in HIGH_ALPHAS:
-            results[f"S7-{name}-{alpha}"] = lead(runs, name, alpha).estimate(
+        for alpha in s7_alphas(P, name):
+            results[f"S7-{name}-{alpha:g}"] = lead(runs, name, alpha).estimate(
                 unit="pp", setting=where[f"trained:{name}"])
     ids = {row.id for row in declared(P) if row.kind != "not_measured"}
     return {k: v for k, v in results.items() if k in ids}
@@ -138,17 +173,23 @@ def summary_markdown(P, results: dict[str, claims.Estimate]) -> str:
         return estimate.format(digits) if estimate and estimate.n else "—"
 
     collapse_models = [n for n in COLLAPSE_CLAIM_MODELS if f"S1-{n}" in results]
-    high = [(n, a) for n in P.train_models for a in HIGH_ALPHAS if f"S7-{n}-{a}" in results]
+    high = [(n, a) for n in P.train_models for a in s7_alphas(P, n)
+            if f"S7-{n}-{a:g}" in results]
     lines = [
         (f"- **Conservation (S2, S3).** On the bias-free MLP, SNIP's and SynFlow's saliency is "
          f"conserved through every unit: log10 of the worst relative error {say('S2', 1)}; "
          f"SynFlow's mean score per weight falls with layer size with slope {say('S3', 3)}, "
-         f"SNIP's score (an absolute value) with slope {say('S3-SNIP')}."),
+         f"SNIP's score (an absolute value) with slope {say('S3-SNIP')}. With biases and "
+         f"BatchNorm statistics from data, a typical channel of the VGG is off by "
+         f"{say('S2-approx', 3)} (S2-approx; median relative mismatch, the worse of SNIP and "
+         f"SynFlow) and the ResNet's first and last layers by {say('S2-approx-res', 3)}."),
         "- **Collapse (S1, S6).** " + "; ".join(
-            f"{model_label(n)}: the four baselines empty a layer at least {say(f'S1-{n}')} "
-            f"below ρ_max, SynFlow's first empty layer (ρ_max if none) is {say(f'S6-{n}')} "
-            "below it"
-            for n in collapse_models) + ".",
+            [f"{model_label(n)}: the four baselines empty a layer at least {say(f'S1-{n}')} "
+             f"below ρ_max, SynFlow's first empty layer (ρ_max if none) is "
+             f"{say(f'S6-{n}')} below it" for n in collapse_models]
+            + [f"trained {model_label(n)}, one grid step before a baseline's first collapsed "
+               f"layer, is at least {say(f'S1-cliff-{n}', 1)} above chance (S1-cliff)"
+               for n in cliff_models(P) if f"S1-cliff-{n}" in results]) + ".",
         (f"- **Re-evaluation (S5).** With a single round, the same SynFlow score collapses "
          f"{say('S5-single')} below ρ_max on the MLP."),
         (f"- **Which layer first (S3).** The first layer emptied is the predicted one in a "
@@ -156,7 +197,7 @@ def summary_markdown(P, results: dict[str, claims.Estimate]) -> str:
         (f"- **IMP (S4).** {max(P.imp_cycles)} instead of {min(P.imp_cycles)} cycles move "
          f"IMP's critical compression by {say('S4')}."),
         "- **Accuracy (S7).** " + "; ".join(
-            f"{model_label(n)} at α = {a}: SynFlow − best other {say(f'S7-{n}-{a}', 1)}"
+            f"{model_label(n)} at α = {a:g}: SynFlow − best other {say(f'S7-{n}-{a:g}', 1)}"
             for n, a in high) + ".",
     ]
     return "\n".join(lines)

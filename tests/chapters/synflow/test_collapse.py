@@ -185,3 +185,48 @@ def test_conservation_runs_report_exact_conservation_on_a_bias_free_mlp():
     resnet = frame[frame["network"] == "ResNet"]
     assert resnet["unit_error"].isna().all() and (resnet["cut_error"] < 1e-12).all()
     assert resnet["batchnorm"].all() and not mlp["batchnorm"].any()
+
+
+def test_data_statistics_make_biases_and_batchnorm_shifts_that_break_the_law():
+    from pruninglib.data import load_data
+    from pruninglib.runs.networks import initial_network
+
+    data = load_data(SYNTHETIC)
+    spec = ModelSpec("vgg11", width=0.125, bias=True, batchnorm=True)
+    model = initial_network(spec, (1, 8, 8), data.num_classes, 0)
+    assert all(float(m.bias.detach().abs().max()) == 0 for m in model.modules()
+               if isinstance(m, torch.nn.Conv2d))  # zero biases at initialisation
+    weights = [p.detach().clone() for n, p in model.named_parameters() if "weight" in n]
+    conservation.with_data_statistics(model, data.train_x[:40], seed=0)
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    bound = 1 / math.sqrt(conv.weight[0].numel())
+    assert 0 < float(conv.bias.detach().abs().max()) <= bound
+    norm = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert float(norm.running_mean.abs().max()) > 0 and norm.momentum == 0.1
+    assert not model.training
+    assert all(torch.equal(a, p) for a, p in zip(
+        weights, [p for n, p in model.named_parameters() if "weight" in n]))
+    again = conservation.with_data_statistics(
+        initial_network(spec, (1, 8, 8), data.num_classes, 0), data.train_x[:40], seed=0)
+    assert torch.equal(next(m for m in again.modules()
+                            if isinstance(m, torch.nn.Conv2d)).bias, conv.bias)
+
+def test_unit_mismatch_is_the_median_relative_difference_of_live_units():
+    # hidden units: in (1, 2, 0, 4) out (1, 1, 0, -4): mismatches 0, 0.5, dead, 2
+    scores = {"a": torch.tensor([[1.0], [2.0], [0.0], [4.0]]),
+              "b": torch.tensor([[1.0, 1.0, 0.0, -4.0]])}
+    assert conservation.unit_mismatch(scores) == pytest.approx(0.5)
+    dead = {"a": torch.zeros(2, 1), "b": torch.zeros(1, 2)}
+    assert math.isnan(conservation.unit_mismatch(dead))
+
+def test_conservation_runs_measure_a_network_with_data_statistics():
+    from pruninglib.data import load_data
+
+    nets = [conservation.Net("exact", ModelSpec("vgg11", width=0.125, bias=False),
+                             (1, 8, 8), "eval", ("snip", "synflow")),
+            conservation.Net("data", ModelSpec("vgg11", width=0.125, bias=True),
+                             (1, 8, 8), "eval", ("snip", "synflow"), True)]
+    frame, _ = conservation.conservation_runs(nets, [0], load_data(SYNTHETIC), 2)
+    exact, data = frame[~frame["data_statistics"]], frame[frame["data_statistics"]]
+    assert (exact["unit_mismatch"] < 1e-9).all()
+    assert data.set_index("objective").loc["snip", "unit_mismatch"] > 1e-3

@@ -33,6 +33,17 @@ def test_a_row_without_collapse_has_a_zero_gap_and_bad_rows_are_refused():
         paper.fig1_summary({"short": ((1.0,), ".")})
 
 
+def test_fig1_cliff_every_baseline_is_at_chance_before_its_first_empty_layer():
+    cliff = paper.fig1_cliff()
+    assert cliff.to_dict() == {"random": 1.0, "magnitude": 1.0, "snip": 1.0, "grasp": 1.0}
+    calibration = paper.calibrate_cliff(claims.above(10.0, "pp"))
+    assert calibration.result == "n.a."
+    assert "holds for 0 of 4 methods (random +0.0 pp" in calibration.detail
+    # a row that stays above chance until its first empty layer passes
+    rows = {"late": ((30.0,) * 12 + (1.0,) * 13, "." * 12 + "x" * 13)}
+    assert paper.fig1_cliff(rows).to_dict() == {"late": 30.0}
+
+
 def test_imp_files_reach_chance_at_4_0_with_four_and_five_cycles():
     first = paper.imp_first_chance()
     assert first.to_dict() == {1: 1.9, 2: 3.5, 3: 4.2, 4: 4.0, 5: 4.0}

@@ -81,19 +81,29 @@ def test_accuracy_tables_and_run_columns():
 
 def test_conservation_table_and_text():
     frame = pd.DataFrame({
-        "network": ["MLP", "MLP", "R", "R"], "model": ["mlp", "mlp", "resnet20", "resnet20"],
-        "batchnorm": [False, False, True, True], "bn_mode": ["eval", "eval", "eval", "train"],
-        "objective": ["synflow", "grasp", "synflow", "synflow"], "seed": [0, 0, 0, 0],
-        "unit_error": [1e-16, 0.5, math.nan, math.nan], "cut_error": [0, 0.1, 1e-15, 0.3],
-        "layer_spread": [0, 0.2, 0.4, 0.5], "size_slope": [-1.0, 0.1, -0.9, -0.8]})
+        "network": ["MLP", "MLP", "R", "R", "V", "V"],
+        "model": ["mlp", "mlp", "resnet20", "resnet20", "vgg11", "vgg11"],
+        "batchnorm": [False, False, True, True, True, True],
+        "bn_mode": ["eval", "eval", "eval", "train", "eval", "eval"],
+        "data_statistics": [False, False, False, False, True, True],
+        "objective": ["synflow", "grasp", "synflow", "synflow", "snip", "synflow"],
+        "seed": [0] * 6, "unit_error": [1e-16, 0.5, math.nan, math.nan, 1.4, 0.01],
+        "unit_mismatch": [0.0, 0.2, math.nan, math.nan, 0.33, 0.0],
+        "cut_error": [0, 0.1, 1e-15, 0.3, 0.9, 0.008],
+        "layer_spread": [0, 0.2, 0.4, 0.5, 0.9, 0.01],
+        "size_slope": [-1.0, 0.1, -0.9, -0.8, -0.6, -1.0]})
     table = conservation.conservation_table(frame)
-    assert list(table.index) == [("MLP", "synflow"), ("MLP", "grasp"), ("R", "synflow")]
+    assert list(table.index) == [("MLP", "synflow"), ("MLP", "grasp"), ("R", "synflow"),
+                                 ("V", "snip"), ("V", "synflow")]
+    assert table.loc[("V", "snip"), "unit_mismatch"] == pytest.approx(0.33)
     assert table.loc[("R", "synflow"), "cut_error"] == 0.3
     assert table.loc[("R", "synflow"), "size_slope"] == pytest.approx(-0.85)
     text = conservation.conservation_text(frame)
     assert "SNIP and SynFlow is 1.0e-16, GraSP's 0.50" in text
     assert "cut errors up to 0.30" in text and "agree to 1.0e-15" in text
     assert "differ by up to 40%" in text
+    assert ("snip: a typical unit off by up to 0.330, cuts by up to 0.900; synflow: a typical "
+            "unit off by up to 0.000, cuts by up to 0.008") in text
 
 
 def test_study_builds_the_networks_and_labels_of_a_profile():
@@ -106,7 +116,48 @@ def test_study_builds_the_networks_and_labels_of_a_profile():
     assert study.collapse_labels(P, "mlp")[-1] == "snip@100"
     assert "snip@100" not in study.collapse_labels(P, "vgg16")
     nets = study.conservation_nets(P)
-    assert len(nets) == 1 + 2 * 3
+    assert len(nets) == 1 + 2 * 4
     assert nets[2][0] == "VGG-11 ×0.25, BatchNorm, eval mode" and nets[3][3] == "train"
+    realistic = nets[4]
+    assert realistic.label == "VGG-11 ×0.25, biases, BatchNorm with data statistics"
+    assert realistic.data_statistics and realistic.spec.bias and realistic.bn_mode == "eval"
+    assert not any(net.data_statistics for net in nets[:4])
     assert study.chance(P) == pytest.approx(0.1)
     assert study.train_spec(parameters_for("synflow", "paper")).milestones == (0.375, 0.75)
+
+
+def test_s7_cells_say_how_many_weights_a_layer_keeps():
+    P = parameters_for("synflow", "cpu", alphas={"lenet_300_100": [1, 2, 3], "vgg11": [2, 3]})
+    cells = tables.s7_cells(P).set_index(["network", "α"])
+    # LeNet-300-100: 266,200 weights in 3 layers; VGG-11 x1/8 on one channel: 144,712 in 9
+    assert cells.loc[("lenet_300_100", 3.0), "kept per layer"] == pytest.approx(266_200 / 3e3)
+    assert cells.loc[("vgg11", 2.0), "kept per layer"] == pytest.approx(144_712 / 900)
+    assert cells["S7 row"].tolist() == [True, False, True, False]
+    assert ("lenet_300_100", 1.0) not in cells.index  # below the high-compression regime
+
+
+def test_cliff_table_averages_the_step_before_the_collapse():
+    runs = pd.DataFrame({
+        "model.name": "lenet_300_100", "prune.method": ["snip"] * 6,
+        "seed": [0, 0, 0, 1, 1, 1], "alpha": [1.0, 2.0, 3.0] * 2,
+        "above_chance": [0.7, 0.4, 0.0, 0.7, 0.0, 0.0], "collapsed_layers": [0, 0, 1, 0, 1, 1]})
+    row = tables.cliff_table(runs, ["lenet_300_100"]).loc[("lenet_300_100", "snip")]
+    assert row["seeds"] == 2 and row["α_cr"] == pytest.approx(1.5)
+    assert row["above chance before (pp)"] == pytest.approx(55.0)
+    assert row["above chance at collapse (pp)"] == pytest.approx(0.0)
+
+
+def test_imp_table_gives_collapse_and_chance_per_number_of_cycles():
+    rows = []
+    for seed in (0, 1):
+        for cycles, accuracy, collapsed in ((1, (0.8, 0.1, 0.1), (0, 0, 1)),
+                                            (3, (0.8, 0.7, 0.5 if seed else 0.11), (0, 0, 0))):
+            for alpha, acc, flag in zip((2.0, 3.0, 4.0), accuracy, collapsed):
+                rows.append({"cycles": cycles, "seed": seed, "alpha": alpha,
+                             "prune.density": 10 ** -alpha, "above_chance": acc - 0.1,
+                             "collapsed_layers": flag})
+    table = tables.imp_table(pd.DataFrame(rows))
+    assert table.loc[1, "α_cr (effective)"] == 3.0 and table.loc[1, "first α at chance"] == 3.0
+    assert table.loc[3, "α_cr (effective)"] == 4.0  # no collapse on the grid: its largest α
+    assert table.loc[3, "first α at chance"] == 4.0  # seed 0 only (0.11 < 0.1 + 0.02)
+    assert table["seeds at chance on the grid"].tolist() == [2, 1]
