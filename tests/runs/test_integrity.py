@@ -102,3 +102,12 @@ def test_a_mask_that_empties_a_layer_is_stored_with_a_warning(tmp_path):
 def test_the_thread_count_is_recorded_with_every_result(tmp_path):
     result = run(SMALL_RUN, results_dir=tmp_path, progress=False)
     assert result.env["threads"] == torch.get_num_threads()
+
+
+def test_submitits_pickles_are_kept_beside_the_results_directory_never_inside(tmp_path):
+    from pruninglib.runs.executors import SubmititExecutor
+
+    executor = SubmititExecutor(cluster="local")
+    executor.bind(tmp_path / "results")
+    assert executor.folder == tmp_path / "results.submitit"
+    assert tmp_path / "results" not in executor.folder.parents
