@@ -53,3 +53,13 @@ def test_runs_of_iterative_methods_keep_their_masks():
     kept = {method_variant(s) for s, t in zip(pruned, pruned_tasks) if t.weights}
     assert kept == {"iter_snip", "synflow"}  # random is found again in no time
     assert not keeps_mask(dense[0])
+
+
+def test_the_cpu_profile_runs_conv4_at_its_published_width_with_three_seeds():
+    from pruninglib.book.parameters import parameters_for
+
+    params = parameters_for("ramanujan", "cpu")
+    assert params.widths["conv4"] == 1.0 and params.seeds >= 3
+    conv = base_spec(params, "conv4")
+    assert conv.model.width == 1.0 and conv.train.bf16  # bf16: stated in the scale column
+    assert all(len(params.densities[m]) >= 2 for m in params.models)  # a median of >= 2
