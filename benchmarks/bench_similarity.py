@@ -1,7 +1,9 @@
 """SVCCA and linear CKA of (neurons, datapoints) activation pairs: ours (float64 torch on the
-covariance blocks) vs plain numpy in the reference style (SVCCA as google/svcca: SVD of the
-centred activations, np.cov + pinv + eigh square root + SVD; CKA as google-research's
-feature_space_linear_cka). Median of 3 runs; the two results are compared too.
+covariance blocks) against numpy re-implementations written here in the reference's style
+(SVCCA as google/svcca's recipe: SVD of the centred activations, np.cov + pinv + eigh square
+root + SVD; CKA as google-research's feature_space_linear_cka). These are reference-style
+re-implementations, not the reference code itself: google/svcca's own ``cca_core`` is not
+run here. Median of 3 runs; the two results are compared too.
 
     python benchmarks/bench_similarity.py [--threads 2] [--out FILE.json]
 
@@ -90,7 +92,7 @@ def main():
     report = {"torch_threads": args.threads, "blas_threads": os.environ["OPENBLAS_NUM_THREADS"],
               "repeats": 3, "results": []}
     print(f"{'method':7} {'neurons x datapoints':>21} {'ours s':>8} {'numpy s':>8} "
-          f"{'speedup':>8} {'|difference|':>13}")
+          f"{'speedup':>8} {'|difference|':>13}   (numpy: reference-style re-implementation)")
     for neurons, datapoints in SIZES:
         x, y = activation_pair(neurons, datapoints)
         xn, yn = x.numpy(), y.numpy()

@@ -1,16 +1,28 @@
-"""Training throughput on Fashion-MNIST (samples/s, median of repeats):
+"""Training throughput on Fashion-MNIST (samples/s, median of repeats), each ratio against its
+baseline measured in the same run, the two taken in turn (A B A B ...):
 
-* ours: whole dataset as one tensor, seeded index batches (``pruninglib.train.train``),
-* plain: the usual torchvision loop, ``FashionMNIST`` with ToTensor + Normalize through a
-  ``DataLoader`` (batch 128, shuffled, no workers: workers fight for 2 cores, COMPUTE.md),
-* ours with a 10 %-density mask (gradient and weight masking every step) vs without,
-* threads: the same step with 1 and 2 torch threads, and two such processes at once.
+* ensemble: M networks trained together by ``pruninglib.ensemble.train_ensemble`` against the
+  same M networks trained one after the other by ``pruninglib.train.train`` (15 x LeNet-300-100,
+  6 x Conv-4 at width 1/4, 15 x the tanh MLP of width 100 and depth 20), each with its own
+  10 %-density random mask;
+* bf16: bfloat16 autocast with channels-last tensors against float32 with the default layout
+  (VGG-11 at width 1/4, ResNet-20), through ``pruninglib.train.train``;
+* mask overhead: ``train`` with a 10 %-density mask (gradients and weights masked every step)
+  against ``train`` without one;
+* (full run only) ours against the usual torchvision loop (``FashionMNIST`` + ToTensor +
+  Normalize through a ``DataLoader``, no workers), and the thread probe.
 
-    python benchmarks/bench_training.py [--steps 40] [--repeats 3] [--out FILE.json]
+    python benchmarks/bench_training.py [--quick] [--threads 1] [--repeats 3] [--out FILE.json]
+
+The last line printed is one JSON object: {"ensemble_speedup": {...}, "bf16_speedup": {...},
+"mask_overhead": {...}} (ratios: > 1 is faster; overhead: the masked step's extra time).
+``--quick`` (a few steps per measurement) finishes in well under two minutes on 2 idle cores.
 """
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import json
 import statistics
 import subprocess
@@ -22,32 +34,88 @@ import torch.nn.functional as F
 
 from pruninglib.config import DataSpec, ModelSpec, PruneSpec, TrainSpec
 from pruninglib.data import default_data_root, load_data
+from pruninglib.ensemble import train_ensemble
 from pruninglib.models import build_model
 from pruninglib.pruners import ScoringContext, prune
 from pruninglib.train import train
 
 MODELS = {"lenet_300_100": {}, "conv4": {"width": 0.25}, "vgg11": {"width": 0.25},
-          "resnet20": {}}
+          "resnet20": {}, "mlp": {"hidden": (100,) * 20, "activation": "tanh"}}
+"""mlp: the tanh MLP of width 100 and depth 20 of the Edge-of-Chaos experiments."""
+ENSEMBLES = {"lenet_300_100": 15, "conv4": 6, "mlp": 15}
+BF16_MODELS = ("vgg11", "resnet20")
+MASK_MODELS = ("lenet_300_100", "conv4")
 
 
-def _model(name, fields, data):
-    torch.manual_seed(0)
+@functools.lru_cache(maxsize=None)
+def _data(steps: int, batch: int = 128):
+    return load_data(DataSpec("fashion_mnist", train_subset=steps * batch, test_subset=batch))
+
+
+def _model(name, fields, data, seed=0):
+    torch.manual_seed(seed)
     return build_model(ModelSpec(name, **fields), data.input_shape, data.num_classes)
 
 
-def ours(name, fields, steps, mask_density=None):
-    """Samples/s of pruninglib.train on ``steps`` batches of 128 (one pseudo-epoch)."""
-    data = load_data(DataSpec("fashion_mnist", train_subset=steps * 128, test_subset=128))
+def _mask(model, data, density, seed=0):
+    ctx = ScoringContext(input_shape=data.input_shape,
+                         generator=torch.Generator().manual_seed(seed))
+    return prune(model, PruneSpec("random", density=density), ctx)
+
+
+def ours(name, fields, steps, mask_density=None, bf16=False, channels_last=False):
+    """Samples/s of pruninglib.train on ``steps`` batches of 128 (one pseudo-epoch; the timed
+    epoch includes a 128-image evaluation, negligible)."""
+    data = _data(steps)
     model = _model(name, fields, data)
-    mask = None
-    if mask_density is not None:
-        ctx = ScoringContext(input_shape=data.input_shape, generator=torch.Generator())
-        mask = prune(model, PruneSpec("random", density=mask_density), ctx)
-    spec = TrainSpec(epochs=1, batch_size=128)
-    start = time.perf_counter()  # the timed epoch includes a 128-image evaluation (negligible)
+    mask = None if mask_density is None else _mask(model, data, mask_density)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    spec = TrainSpec(epochs=1, batch_size=128, bf16=bf16)
+    start = time.perf_counter()
     train(model, data, spec, generator=torch.Generator().manual_seed(0), mask=mask,
           progress=False)
     return steps * 128 / (time.perf_counter() - start)
+
+
+def one_at_a_time_and_ensemble(name, fields, members, steps):
+    """Samples/s of ``members`` masked networks trained one after the other, and together."""
+    data = _data(steps)
+    models = [_model(name, fields, data, seed) for seed in range(members)]
+    masks = [_mask(m, data, 0.1, seed) for seed, m in enumerate(models)]
+    spec = TrainSpec(epochs=1, batch_size=128)
+
+    def alone():
+        start = time.perf_counter()
+        for seed, (m, mask) in enumerate(zip(models, masks)):
+            train(copy.deepcopy(m), data, spec, generator=torch.Generator().manual_seed(seed),
+                  mask=mask, progress=False)
+        return members * steps * 128 / (time.perf_counter() - start)
+
+    def together():
+        start = time.perf_counter()
+        train_ensemble([copy.deepcopy(m) for m in models], data, spec,
+                       generators=[torch.Generator().manual_seed(s) for s in range(members)],
+                       masks=masks, progress=False)
+        return members * steps * 128 / (time.perf_counter() - start)
+    return alone, together
+
+
+def paired(repeats, baseline, candidate):
+    """Baseline and candidate in turn, ``repeats`` pairs after one untimed pair (first-call
+    costs: kernels chosen, buffers allocated); medians and the median of the pair-by-pair
+    ratios (candidate / baseline samples/s)."""
+    baseline()
+    candidate()
+    base, cand, ratios = [], [], []
+    for _ in range(repeats):
+        b = baseline()
+        c = candidate()
+        base.append(b)
+        cand.append(c)
+        ratios.append(c / b)
+    return {"baseline": statistics.median(base), "candidate": statistics.median(cand),
+            "ratio": statistics.median(ratios), "ratios": ratios}
 
 
 def plain(name, fields, steps):
@@ -71,10 +139,6 @@ def plain(name, fields, steps):
         F.cross_entropy(model(x), y).backward()
         optimizer.step()
     return steps * 128 / (time.perf_counter() - start)
-
-
-def median_of(repeats, fn, *args):
-    return statistics.median(fn(*args) for _ in range(repeats))
 
 
 THREAD_PROBE = """
@@ -103,29 +167,64 @@ def thread_probe(threads, processes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true",
+                        help="few steps per measurement, no DataLoader or thread comparison")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="steps per measurement (default 40; --quick: 8, 3 for conv nets)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed pairs per ratio (default 3; --quick: 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: the pool's per-worker setting on 2 cores)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    torch.set_num_threads(2)
-    report = {"steps": args.steps, "batch": 128, "models": {}}
-    for name, fields in MODELS.items():
-        row = {"ours": median_of(args.repeats, ours, name, fields, args.steps),
-               "plain_dataloader": median_of(args.repeats, plain, name, fields, args.steps),
-               "ours_masked_10pct": median_of(args.repeats, ours, name, fields, args.steps, 0.1)}
-        row["speedup_vs_plain"] = row["ours"] / row["plain_dataloader"]
-        row["masked_overhead"] = row["ours"] / row["ours_masked_10pct"] - 1
-        report["models"][name] = row
-        print(name, {k: round(v, 3) for k, v in row.items()}, flush=True)
-    report["threads_ms_per_step"] = {
-        "1 thread, 1 process": thread_probe(1, 1), "2 threads, 1 process": thread_probe(2, 1),
-        "1 thread each, 2 processes": thread_probe(1, 2),
-        "2 threads each, 2 processes (oversubscribed)": thread_probe(2, 2),
-        "4 threads each, 2 processes (oversubscribed)": thread_probe(4, 2)}
-    print(json.dumps(report["threads_ms_per_step"], indent=1))
+    torch.set_num_threads(args.threads)
+    steps = args.steps or (8 if args.quick else 40)
+    conv_steps = args.steps or (3 if args.quick else 40)
+    ours("lenet_300_100", {}, 1)  # one-time costs (torch imports its compiler stack on the
+    # first optimiser) before anything is timed
+    repeats = args.repeats or (2 if args.quick else 3)
+    report = {"threads": args.threads, "batch": 128, "quick": args.quick, "repeats": repeats}
+
+    def steps_for(name):
+        return steps if name == "lenet_300_100" else conv_steps
+
+    ensemble = {}
+    for name, members in ENSEMBLES.items():
+        alone, together = one_at_a_time_and_ensemble(name, MODELS[name], members,
+                                                     steps_for(name))
+        ensemble[name] = {"members": members, **paired(repeats, alone, together)}
+        print("ensemble", name, json.dumps(ensemble[name]), flush=True)
+    bf16 = {}
+    for name in BF16_MODELS:
+        fields, n = MODELS[name], steps_for(name)
+        bf16[name] = paired(repeats, lambda: ours(name, fields, n),
+                            lambda: ours(name, fields, n, bf16=True, channels_last=True))
+        print("bf16+channels_last", name, json.dumps(bf16[name]), flush=True)
+    masks = {}
+    for name in MASK_MODELS:
+        fields, n = MODELS[name], steps_for(name)
+        masks[name] = paired(repeats, lambda: ours(name, fields, n),
+                             lambda: ours(name, fields, n, mask_density=0.1))
+        print("mask", name, json.dumps(masks[name]), flush=True)
+    report.update(ensemble=ensemble, bf16=bf16, mask=masks)
+    if not args.quick:
+        report["vs_plain_dataloader"] = {
+            name: paired(repeats, lambda: plain(name, fields, steps),
+                         lambda: ours(name, fields, steps))
+            for name, fields in MODELS.items()}
+        report["threads_ms_per_step"] = {
+            "1 thread, 1 process": thread_probe(1, 1),
+            "2 threads, 1 process": thread_probe(2, 1),
+            "1 thread each, 2 processes": thread_probe(1, 2),
+            "2 threads each, 2 processes (oversubscribed)": thread_probe(2, 2),
+            "4 threads each, 2 processes (oversubscribed)": thread_probe(4, 2)}
     if args.out:
         with open(args.out, "w") as f:
             json.dump(report, f, indent=1)
+    summary = {"ensemble_speedup": {k: round(v["ratio"], 3) for k, v in ensemble.items()},
+               "bf16_speedup": {k: round(v["ratio"], 3) for k, v in bf16.items()},
+               "mask_overhead": {k: round(1 / v["ratio"] - 1, 3) for k, v in masks.items()}}
+    print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":
