@@ -12,7 +12,6 @@ from helpers import make_model
 from torch import nn
 
 from pruninglib import seeds
-from pruninglib.runs import experiments
 from pruninglib.config import (
     ConfigError,
     DataSpec,
@@ -25,7 +24,9 @@ from pruninglib.config import (
 from pruninglib.data import load_data
 from pruninglib.masks import apply_mask
 from pruninglib.models import build_model
+from pruninglib.runs import experiments
 from pruninglib.runs.store import ResultStore
+from pruninglib.train import train
 from pruninglib.tricks import (
     GHOST_INIT,
     GRADINIT,
@@ -37,7 +38,6 @@ from pruninglib.tricks import (
     label_smoothing_for,
     smooth_active,
 )
-from pruninglib.train import train
 
 BASE = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("resnet20", width=0.25),
                prune=PruneSpec("snip", density=0.2), train=TrainSpec(epochs=3, batch_size=64))

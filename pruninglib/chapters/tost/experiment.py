@@ -1,10 +1,13 @@
 """The chapter's experiment: every protocol trains every mask at every sparsity with every seed.
 
 * :class:`Design`: the knobs turned into specs (the dense run every protocol starts from, the
-  protocols' spec changes, masks, densities, seeds) and the sparsity bands the claims use;
+  protocols' spec changes, masks, densities, seeds; the single tricks may run on fewer masks
+  and sparsities) and the sparsity bands the claims use;
+* :func:`plan`: every training run of a design, as cached tasks (the dry run's input);
 * :func:`run_protocols`: the whole grid, plus the dense reference, as cached training runs
   (:mod:`pruninglib.runs.experiments`) on any executor, in one batch;
-* :func:`gains`: per seed, each protocol's accuracy minus the default's, in points.
+* :func:`gains`: per seed, each protocol's accuracy minus the default's, in points;
+* :func:`dense_gap`: per seed, the dense network's accuracy minus the default sparse one's.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import pandas as pd
 
 from ...config import ConfigError, DataSpec, ModelSpec, RunSpec, TrainSpec
 from ...data import DATASETS
-from ...runs.experiments import grid_specs, run_all, to_frame
+from ...runs.cache import Task
+from ...runs.experiments import grid_specs, run_all, run_task, to_frame
 from .protocols import protocol_changes
 
 HIGH_SPARSITY = 0.95
@@ -33,6 +37,9 @@ class Design:
     methods: the masks ("prune.method"). densities: kept fractions, highest first.
     seeds: seeds 0 .. seeds-1. protocols: the protocols compared ("default" among them).
     changes: protocol -> its dotted spec changes (:func:`.protocols.protocol_changes`).
+    trick_methods, trick_densities: the masks and densities the single tricks (every protocol
+        but 'default' and 'all') run on, subsets of ``methods`` and ``densities``; empty =
+        all of them.
     """
 
     base: RunSpec
@@ -41,6 +48,8 @@ class Design:
     seeds: int
     protocols: tuple[str, ...]
     changes: Mapping[str, dict]
+    trick_methods: tuple[str, ...] = ()
+    trick_densities: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if "default" not in self.protocols:
@@ -49,6 +58,14 @@ class Design:
         missing = [q for q in self.protocols if q not in self.changes]
         if missing:
             raise ConfigError(f"changes has no entry for protocol {missing[0]!r}")
+        for name, values, allowed, unit in (
+                ("trick_methods", self.trick_methods, self.methods, "methods"),
+                ("trick_sparsities", [round(1 - d, 10) for d in self.trick_densities],
+                 [round(1 - d, 10) for d in self.densities], "sparsities")):
+            outside = [v for v in values if v not in allowed]
+            if outside:
+                raise ConfigError(f"{name}={list(values)!r} is not allowed: a subset of "
+                                  f"{unit} = {list(allowed)!r} (gains need a default run)")
 
     @classmethod
     def from_parameters(cls, p: Mapping) -> Design:
@@ -60,19 +77,20 @@ class Design:
                         batchnorm=p["batchnorm"])
         training = TrainSpec(epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"],
                              weight_decay=p["weight_decay"], schedule=p["lr_schedule"],
-                             milestones=tuple(p["milestones"]))
-        settings = dict(epochs=p["epochs"], num_classes=DATASETS[p["dataset"]].num_classes,
-                        ghost_activation=p["ghost_activation"],
-                        ghost_fraction=p["ghost_fraction"],
-                        label_smoothing=p["label_smoothing"],
-                        gradinit_steps=p["gradinit_steps"], recipe=p["recipe"])
+                             milestones=tuple(p["milestones"]), bf16=bool(p["bf16"]))
+        settings = {"epochs": p["epochs"],
+                    "num_classes": DATASETS[p["dataset"]].num_classes,
+                    "ghost_activation": p["ghost_activation"],
+                    "ghost_fraction": p["ghost_fraction"],
+                    "label_smoothing": p["label_smoothing"],
+                    "gradinit_steps": p["gradinit_steps"], "recipe": p["recipe"]}
         protocols = tuple(p["protocols"])
         changes = {q: protocol_changes(q, **settings) for q in protocols}
         return cls(base=RunSpec(data=data, model=net, train=training),
-                   methods=tuple(p["methods"]),
-                   densities=tuple(sorted({round(1 - s, 10) for s in p["sparsities"]},
-                                          reverse=True)),
-                   seeds=int(p["seeds"]), protocols=protocols, changes=changes)
+                   methods=tuple(p["methods"]), densities=_densities(p["sparsities"]),
+                   seeds=int(p["seeds"]), protocols=protocols, changes=changes,
+                   trick_methods=tuple(p["trick_methods"] or ()),
+                   trick_densities=_densities(p["trick_sparsities"] or ()))
 
     @property
     def num_classes(self) -> int:
@@ -109,6 +127,12 @@ class Design:
         return [d for d in self.densities if d <= 1 - VERY_HIGH_SPARSITY + _TOLERANCE]
 
     @property
+    def trick_very_high(self) -> list[float]:
+        """The very high densities the single tricks run at (:attr:`very_high` among
+        :attr:`single_trick_densities`)."""
+        return [d for d in self.very_high if d in self.single_trick_densities]
+
+    @property
     def lowest(self) -> float:
         """The lowest density (the highest sparsity)."""
         return self.densities[-1]
@@ -118,15 +142,51 @@ class Design:
         """The highest density (the lowest sparsity)."""
         return self.densities[0]
 
+    @property
+    def single_trick_methods(self) -> tuple[str, ...]:
+        """The masks the single tricks run on (:attr:`trick_methods`, else every mask)."""
+        return self.trick_methods or self.methods
+
+    @property
+    def single_trick_densities(self) -> tuple[float, ...]:
+        """The densities the single tricks run on (:attr:`trick_densities`, else all)."""
+        return self.trick_densities or self.densities
+
     def dense_specs(self) -> list[RunSpec]:
         """The dense reference, one run per seed."""
         return grid_specs(self.base, {"seed": list(range(self.seeds))})
 
     def protocol_specs(self, protocol: str) -> list[RunSpec]:
-        """The pruned runs of ``protocol``: every mask x density x seed (seed fastest)."""
-        grid = {"prune.method": list(self.methods), "prune.density": list(self.densities),
+        """The pruned runs of ``protocol``: every mask x density x seed (seed fastest); a
+        single trick on :attr:`single_trick_methods` x :attr:`single_trick_densities` only."""
+        single = protocol not in ("default", "all")
+        methods = self.single_trick_methods if single else self.methods
+        densities = self.single_trick_densities if single else self.densities
+        grid = {"prune.method": list(methods), "prune.density": list(densities),
                 "seed": list(range(self.seeds))}
         return grid_specs(self.base.replace(**self.changes[protocol]), grid)
+
+    def batches(self) -> dict[str, list[RunSpec]]:
+        """Every run of the design: "dense" -> :meth:`dense_specs`, then each protocol ->
+        :meth:`protocol_specs` (what :func:`run_protocols` trains and :func:`plan` lists)."""
+        return {"dense": self.dense_specs(),
+                **{q: self.protocol_specs(q) for q in self.protocols}}
+
+
+def _densities(sparsities) -> tuple[float, ...]:
+    """Kept fractions 1 - s of ``sparsities``, distinct, highest first."""
+    return tuple(sorted({round(1 - s, 10) for s in sparsities}, reverse=True))
+
+
+def plan(params: Mapping) -> list[Task]:
+    """Every cached task the notebook computes at ``params`` (the ``tost`` knobs): the
+    training runs of :meth:`Design.batches`, each once (a protocol without changes trains the
+    default's runs)."""
+    unique: dict[str, Task] = {}
+    for specs in Design.from_parameters(params).batches().values():
+        for spec in specs:
+            unique.setdefault(spec.key(), run_task(spec))
+    return list(unique.values())
 
 
 @dataclass
@@ -162,18 +222,16 @@ def run_protocols(design: Design, *, executor=None, results_dir=None, device="au
     """Every run of ``design`` (the dense reference, then each protocol's grid) on
     ``executor`` (None/'inline', 'pool[:N]', 'submitit[:...]', 'ray[:...]') in one batch;
     runs already stored are loaded."""
-    dense = design.dense_specs()
-    batches = {q: design.protocol_specs(q) for q in design.protocols}
-    results = run_all([*dense, *(s for specs in batches.values() for s in specs)],
+    batches = design.batches()
+    results = run_all([s for specs in batches.values() for s in specs],
                       executor=executor, results_dir=results_dir, device=device,
                       progress=progress)
-    frames, start = [], len(dense)
-    for protocol, specs in batches.items():
-        part = results[start:start + len(specs)]
-        frames.append(to_frame(part).assign(protocol=protocol))
+    frames, start = {}, 0
+    for name, specs in batches.items():
+        frames[name] = to_frame(results[start:start + len(specs)]).assign(protocol=name)
         start += len(specs)
-    return ProtocolRuns(to_frame(results[:len(dense)]),
-                        pd.concat(frames, ignore_index=True))
+    dense = frames.pop("dense").drop(columns="protocol")
+    return ProtocolRuns(dense, pd.concat(frames.values(), ignore_index=True))
 
 
 _KEYS = ("model.name", "prune.method", "prune.density", "seed")
@@ -191,3 +249,15 @@ def gains(runs: pd.DataFrame, *, baseline: str = "default", value: str = "test_a
     rest = runs[runs["protocol"] != baseline].join(base, on=keys, how="inner")
     rest = rest.assign(gain=100 * (rest[value] - rest["baseline"]))
     return rest[[*keys, "protocol", "gain"]].reset_index(drop=True)
+
+
+def dense_gap(design: Design, result: ProtocolRuns) -> pd.DataFrame:
+    """Per seed: "gap" = 100 * (dense accuracy - the default protocol's accuracy at the lowest
+    density, averaged over masks), in points; columns "seed", "gap"."""
+    runs = result.runs
+    default = runs[(runs["protocol"] == "default")
+                   & ((runs["prune.density"] - design.lowest).abs() < 1e-12)]
+    sparse = default.groupby("seed")["test_accuracy"].mean()
+    dense = result.dense.groupby("seed")["test_accuracy"].mean()
+    gap = 100 * (dense - sparse).dropna()
+    return gap.rename("gap").reset_index()

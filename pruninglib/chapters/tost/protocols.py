@@ -8,8 +8,9 @@ two protocols share their mask and initial weights and can be compared pairwise.
   component ('ghost_neurons', 'ghost_skips', 'label_smoothing', 'fan_in', 'gradinit') or of
   'all' (the components of ToST's recipe together);
 * :func:`changes_frame`: those changes as a table, one row per protocol;
-* :func:`ghost_schedule`: the ghosts' state in every epoch (activation, ghost-skip alpha) of
-  a run, as :mod:`pruninglib.tricks` applies them, and :func:`ghost_schedule_text`.
+* :func:`ghost_schedule`: the ghosts' state in every epoch (activation, the ghost-skip alpha
+  at its first step and at its end: alpha falls at every step) of a run, as
+  :mod:`pruninglib.tricks` applies them, and :func:`ghost_schedule_text`.
 """
 from __future__ import annotations
 
@@ -89,25 +90,29 @@ def changes_frame(changes: Mapping[str, dict]) -> pd.DataFrame:
 
 def ghost_schedule(spec: RunSpec) -> pd.DataFrame:
     """The ghosts' state in every epoch of ``spec``'s training, as the training loop sets it:
-    one row per epoch (1-based) with "activation" (the smooth one or "relu") and
-    "ghost-skip alpha" (the ghost branches' scale, constant within an epoch; 0 = removed)."""
+    one row per epoch (1-based) with "activation" (the smooth one or "relu"), "alpha, first
+    step" (the ghost branches' scale at the epoch's first step) and "alpha, end" (the value
+    it falls to, step by step, by the epoch's end; 0 = removed)."""
     tost = spec.tost
+    k = tost.ghost_skip_epochs
     return pd.DataFrame([
         {"epoch": e,
          "activation": tost.ghost_activation if smooth_active(tost, e) else "relu",
-         "ghost-skip alpha": ghost_alpha(tost, e)}
+         "alpha, first step": ghost_alpha(tost, e),
+         "alpha, end": max(0.0, 1.0 - e / k) if k and e <= k else 0.0}
         for e in range(1, spec.train.epochs + 1)])
 
 
 def ghost_schedule_text(schedule: pd.DataFrame) -> str:
-    """One sentence on a :func:`ghost_schedule`: how many epochs the ghost skips are on and
-    whether alpha falls in steps or drops from 1 to 0 at once."""
-    on = schedule[schedule["ghost-skip alpha"] > 0]
+    """One sentence on a :func:`ghost_schedule`: over how many epochs alpha falls, step by
+    step, from 1 to 0, and when the ghost skips are removed."""
+    on = schedule[schedule["alpha, first step"] > 0]
     epochs = len(schedule)
     if on.empty:
         return f"No ghost skips in these {epochs} epochs."
-    steps = ", ".join(f"{a:.3g}" for a in on["ghost-skip alpha"])
-    shape = ("so alpha drops from 1 to 0 at once, after the first epoch"
-             if len(on) == 1 else "so alpha falls in one step per epoch, then to 0")
-    return (f"The ghost skips are on for the first {len(on)} of {epochs} epochs with "
-            f"alpha = {steps}, {shape}; from epoch {len(on) + 1} on they are removed.")
+    k = len(on)
+    span = "the first epoch" if k == 1 else f"the first {k} epochs"
+    return (f"The ghost skips are on for {span} of {epochs}: alpha falls linearly at every "
+            f"training step, from 1 at the first step to 0 at the end of epoch {k} "
+            f"(alpha = 1 − t/{k} after t epochs of training, t counted in steps); from "
+            f"epoch {k + 1} on they are removed.")

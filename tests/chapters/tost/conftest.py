@@ -7,14 +7,15 @@ import pytest
 
 from pruninglib.chapters.tost import experiment
 
-TINY = dict(dataset="synthetic", train_subset=None, test_subset=None, augment=False,
-            model="resmlp", width=1.0, hidden=[8], batchnorm=True, epochs=2, lr=0.05,
-            batch_size=128, weight_decay=0.0, lr_schedule="cosine", milestones=[0.5, 0.75],
-            ghost_activation="silu", ghost_fraction=0.2, label_smoothing=0.1,
-            gradinit_steps=2, recipe=["ghost_neurons", "ghost_skips", "label_smoothing",
-                                      "gradinit"],
-            protocols=["default", "ghost_skips", "fan_in", "all"], methods=["random", "snip"],
-            sparsities=[0.9, 0.99], seeds=3)
+TINY = {"dataset": "synthetic", "train_subset": None, "test_subset": None, "augment": False,
+        "model": "resmlp", "width": 1.0, "hidden": [8], "batchnorm": True, "epochs": 2,
+        "lr": 0.05, "batch_size": 128, "weight_decay": 0.0, "lr_schedule": "cosine",
+        "milestones": [0.5, 0.75], "ghost_activation": "silu", "ghost_fraction": 0.2,
+        "label_smoothing": 0.1, "gradinit_steps": 2,
+        "recipe": ["ghost_neurons", "ghost_skips", "label_smoothing", "gradinit"],
+        "protocols": ["default", "ghost_skips", "fan_in", "all"],
+        "methods": ["random", "snip"], "sparsities": [0.9, 0.99], "trick_methods": None,
+        "trick_sparsities": None, "bf16": False, "seeds": 3}
 """Knobs of a design (the ``tost`` section of notebooks/profiles.yml) on the synthetic set."""
 
 BASE_GAIN = {"ghost_skips": {0.1: -1.0, 0.01: 1.0}, "fan_in": {0.1: 0.0, 0.01: 3.0},
@@ -50,3 +51,12 @@ def runs_frame() -> pd.DataFrame:
                                  "protocol": protocol, "test_accuracy": default + gain / 100,
                                  "prune_seconds": 1.0, "train_seconds": 5.0})
     return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def dense_frame() -> pd.DataFrame:
+    """The dense reference of :func:`runs_frame`: accuracy 0.8 + 0.01 seed, so it is 30 points
+    above the default at density 0.01 (both masks 0.5 + 0.01 seed) for every seed."""
+    return pd.DataFrame([{"model.name": "resmlp", "prune.method": "dense", "prune.density": 1.0,
+                          "seed": seed, "test_accuracy": 0.8 + 0.01 * seed,
+                          "prune_seconds": 0.0, "train_seconds": 5.0} for seed in range(3)])

@@ -29,14 +29,50 @@ def test_design_refuses_protocols_without_default():
         experiment.Design.from_parameters({**TINY, "protocols": ["all"]})
 
 
-def test_specs_keep_the_keys_the_notebook_stored_before():
-    # keys of runs the smoke book stored before the chapter moved into this package
+def test_smoke_specs_are_a_conv_resnet_with_pinned_keys():
+    # pinned when the chapter moved from the residual MLP to ResNet-20 (wave 2)
     design = experiment.Design.from_parameters(parameters_for("tost", "smoke"))
-    assert design.dense_specs()[0].key() == "14eb904d30ac98fe"
+    dense = design.dense_specs()[0]
+    assert (dense.model.name, dense.model.width, dense.train.bf16) == ("resnet20", 0.25, True)
+    assert dense.key() == "28a9bf3107773635"
     last = design.protocol_specs("all")[-1]
-    assert (last.prune.method, last.prune.density, last.seed) == ("snip", 0.01, 0)
-    assert last.key() == "b33246ff00820cff"
+    assert (last.prune.method, last.prune.density, last.seed) == ("snip", 0.02, 0)
+    assert last.key() == "75f52e2c4a2a7c0a"
     assert len(design.protocol_specs("all")) == 2 * 2 * 1
+
+
+def test_single_tricks_run_on_their_subset_only():
+    design = experiment.Design.from_parameters(
+        {**TINY, "trick_methods": ["snip"], "trick_sparsities": [0.99]})
+    assert [(s.prune.method, s.prune.density) for s in design.protocol_specs("fan_in")] == \
+        [("snip", 0.01)] * 3
+    assert len(design.protocol_specs("default")) == len(design.protocol_specs("all")) == 12
+    assert design.trick_very_high == [0.01]
+    with pytest.raises(ConfigError, match=r"trick_methods=\['grasp'\] is not allowed: a "
+                                          r"subset of methods"):
+        experiment.Design.from_parameters({**TINY, "trick_methods": ["grasp"]})
+    with pytest.raises(ConfigError, match=r"trick_sparsities=\[0.5\] is not allowed"):
+        experiment.Design.from_parameters({**TINY, "trick_sparsities": [0.5]})
+
+
+def test_plan_lists_every_run_the_notebook_trains_once():
+    params = parameters_for("tost", "smoke")
+    tasks = experiment.plan(params)
+    keys = [t.key() for t in tasks]
+    assert len(keys) == len(set(keys)) == 1 + 4 + 5 + 4  # dense, default, 5 tricks, all
+    assert {t.kind for t in tasks} == {"run"}
+    design = experiment.Design.from_parameters(params)
+    first = [*design.dense_specs(), *design.protocol_specs("default")]
+    assert {s.key() for s in first} <= set(keys)
+    # a protocol without changes trains the default's runs: listed once
+    same = experiment.plan({**params, "recipe": [], "protocols": ["default", "all"]})
+    assert len(same) == 1 + 4
+
+
+def test_dense_gap_is_paired_by_seed(design, runs_frame, dense_frame):
+    gap = experiment.dense_gap(design, experiment.ProtocolRuns(dense_frame, runs_frame))
+    assert list(gap["seed"]) == [0, 1, 2]
+    assert gap["gap"].tolist() == pytest.approx([30.0] * 3)
 
 
 def test_the_grid_runs_in_one_batch_and_loads_on_a_second_call(tmp_path):

@@ -17,6 +17,16 @@ def test_gain_figure_has_a_panel_per_mask_and_a_line_per_protocol(runs_frame):
     assert panels[0].get_ylabel() == "gain over default (accuracy points)"
 
 
+def test_a_trick_run_on_one_mask_only_appears_in_its_panel_and_once_in_the_legend(runs_frame):
+    subset = runs_frame[(runs_frame["protocol"] != "ghost_skips")
+                        | (runs_frame["prune.method"] == "snip")]
+    fig = figures.plot_gains(experiment.gains(subset))
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [len(ax.containers) for ax in panels] == [2, 3]  # random: fan-in, all
+    texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert sorted(texts) == ["all (ToST)", "fan-in rescaling", "ghost skips"]
+
+
 def test_a_diverged_protocol_switches_the_gain_axis_to_symlog(runs_frame):
     worse = runs_frame.assign(test_accuracy=runs_frame["test_accuracy"].where(
         runs_frame["protocol"] != "fan_in", 0.1))

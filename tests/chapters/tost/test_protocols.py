@@ -56,23 +56,25 @@ def _ghosts(epochs: int) -> RunSpec:
         **protocol_changes("ghost_neurons", **kw), **protocol_changes("ghost_skips", **kw))
 
 
-def test_at_four_epochs_alpha_drops_from_one_to_zero_at_once():
-    # the cpu profile: K = max(1, round(0.2 * 4)) = 1
-    schedule = ghost_schedule(_ghosts(4))
-    assert list(schedule["epoch"]) == [1, 2, 3, 4]
-    assert list(schedule["ghost-skip alpha"]) == [1.0, 0.0, 0.0, 0.0]
-    assert list(schedule["activation"]) == ["silu", "relu", "relu", "relu"]
+def test_at_five_epochs_alpha_falls_over_the_first_epoch():
+    # the cpu profile: K = max(1, round(0.2 * 5)) = 1, alpha falls at every step of epoch 1
+    schedule = ghost_schedule(_ghosts(5))
+    assert list(schedule["epoch"]) == [1, 2, 3, 4, 5]
+    assert list(schedule["alpha, first step"]) == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert list(schedule["alpha, end"]) == [0.0] * 5
+    assert list(schedule["activation"]) == ["silu", "relu", "relu", "relu", "relu"]
     assert ghost_schedule_text(schedule) == (
-        "The ghost skips are on for the first 1 of 4 epochs with alpha = 1, so alpha drops "
-        "from 1 to 0 at once, after the first epoch; from epoch 2 on they are removed.")
+        "The ghost skips are on for the first epoch of 5: alpha falls linearly at every "
+        "training step, from 1 at the first step to 0 at the end of epoch 1 (alpha = 1 − t/1 "
+        "after t epochs of training, t counted in steps); from epoch 2 on they are removed.")
 
 
-def test_over_longer_runs_alpha_steps_down_once_per_epoch():
+def test_over_longer_runs_alpha_falls_over_several_epochs():
     schedule = ghost_schedule(_ghosts(20))  # K = 4
-    assert list(schedule["ghost-skip alpha"][:6]) == [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    assert list(schedule["alpha, first step"][:6]) == [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    assert list(schedule["alpha, end"][:5]) == [0.75, 0.5, 0.25, 0.0, 0.0]
     assert list(schedule["activation"][:5]) == ["silu"] * 4 + ["relu"]
-    assert "1, 0.75, 0.5, 0.25, so alpha falls in one step per epoch" in \
-        ghost_schedule_text(schedule)
+    assert "on for the first 4 epochs of 20" in ghost_schedule_text(schedule)
     plain = ghost_schedule(RunSpec(train=TrainSpec(epochs=3)))
     assert list(plain["activation"]) == ["relu"] * 3
     assert ghost_schedule_text(plain) == "No ghost skips in these 3 epochs."
