@@ -180,6 +180,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     width, rounds = (0.25, 20) if args.quick else (1.0, 100)
+    if args.only == "reference" and not args.reference_dir:
+        parser.error("--only reference needs --reference-dir (a Synaptic-Flow checkout)")
     if args.only:
         if args.only == "reference":
             seconds, _ = reference_synflow_call(width, rounds, args.reference_dir)
