@@ -481,3 +481,15 @@ def test_layer_density_figure_marks_collapsed_layers():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1\n235 k", "2\n30 k", "3\n1.0 k"]
     assert len(ax.collections) == 1, "the emptied layer is marked"
     plt.close(fig)
+
+
+def test_papermills_injected_parameters_cell_is_folded():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("profile = 'smoke'",
+                                          metadata={"tags": ["injected-parameters"]}),
+                nbformat.v4.new_code_cell("x = 1")]
+    runner.clean_notebook(nb)
+    assert "hide-input" in nb.cells[0].metadata["tags"]
+    assert "tags" not in nb.cells[1].metadata or not nb.cells[1].metadata["tags"]

@@ -139,11 +139,15 @@ def collapse_progress(text: str) -> str:
 
 def clean_notebook(nb) -> None:
     """Merge the stream outputs of each cell by name (stdout, stderr; at the place of the
-    first, as Jupyter Book's ``nb_merge_streams`` shows them) and collapse progress bars to
-    their final state (in place)."""
+    first, as Jupyter Book's ``nb_merge_streams`` shows them), collapse progress bars to
+    their final state, and fold papermill's injected-parameters cell like the parameters
+    cell it follows (in place)."""
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            tags.append("hide-input")
         merged, streams = [], {}
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
