@@ -109,6 +109,14 @@ def test_parameters_from_a_notebook_namespace(profiles):
         == book.DEFAULT_PROFILE
 
 
+def test_a_notebook_shows_warnings_without_the_machine_s_paths(profiles, monkeypatch):
+    import warnings
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    book.parameters_from(CHAPTER, {"profile": "smoke", "In": []})
+    text = warnings.formatwarning("layer 3 is empty", UserWarning, "/home/x/pruninglib/a.py", 7)
+    assert text == "UserWarning: layer 3 is empty\n"
+
+
 def test_environment_printout(profiles, capsys):
     params = book.parameters_for(CHAPTER, "smoke", profiles=profiles, seeds=1)
     book.print_environment(params)

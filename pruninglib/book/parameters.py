@@ -16,6 +16,7 @@ import re
 import platform
 import subprocess
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Iterable
@@ -342,7 +343,14 @@ def parameters_from(chapter: str, namespace: Mapping) -> Parameters:
             + ", ".join(declared))
     profile = namespace.get("profile") or DEFAULT_PROFILE
     overrides = {name: namespace[name] for name in declared if name in namespace}
+    warnings.formatwarning = warning_for_readers
     return parameters_for(chapter, profile, profiles=profiles, **overrides)
+
+
+def warning_for_readers(message, category, filename, lineno, line=None) -> str:
+    """``warnings.formatwarning`` for a notebook's kernel: ``Category: message`` alone, without
+    the file and line that raised it (a path of the build machine has no place on a page)."""
+    return f"{category.__name__}: {message}\n"
 
 
 # ------------------------------------------------------------------------------------------

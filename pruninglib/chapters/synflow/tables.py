@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .claims import s7_alphas
+from .claims import HIGH_ALPHAS, s7_alphas
 from .collapse import cliff_points, collapse_order, critical_by
 from .figures import variant_label
 from .study import kept_per_layer
@@ -96,12 +96,14 @@ def collapsed_counts(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def s7_cells(P) -> pd.DataFrame:
-    """Per trained network and α of its grid at or above the paper's high-compression regime
-    (α ≥ 2): the weights it keeps per layer on average (:func:`.study.kept_per_layer`) and
-    whether the cell has an S7 row (at least :data:`.claims.MIN_KEPT_PER_LAYER`)."""
+    """Per trained network and α of its grid among :data:`.claims.HIGH_ALPHAS` (Fig. 6's
+    points of the high-compression regime): the weights it keeps per layer on average
+    (:func:`.study.kept_per_layer`) and whether the cell has an S7 row (at least
+    :data:`.claims.MIN_KEPT_PER_LAYER`)."""
     rows = [{"network": name, "α": float(a), "kept per layer": kept_per_layer(P, name, a),
              "S7 row": float(a) in s7_alphas(P, name)}
-            for name in P.train_models for a in P.alphas.get(name, []) if float(a) >= 2]
+            for name in P.train_models for a in P.alphas.get(name, [])
+            if any(abs(float(a) - h) < 1e-9 for h in HIGH_ALPHAS)]
     return pd.DataFrame(rows, columns=["network", "α", "kept per layer", "S7 row"])
 
 

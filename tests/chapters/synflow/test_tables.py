@@ -127,13 +127,15 @@ def test_study_builds_the_networks_and_labels_of_a_profile():
 
 
 def test_s7_cells_say_how_many_weights_a_layer_keeps():
-    P = parameters_for("synflow", "cpu", alphas={"lenet_300_100": [1, 2, 3], "vgg11": [2, 3]})
+    P = parameters_for("synflow", "cpu", alphas={"lenet_300_100": [1, 2, 2.25, 3],
+                                                 "vgg11": [2, 3]})
     cells = tables.s7_cells(P).set_index(["network", "α"])
     # LeNet-300-100: 266,200 weights in 3 layers; VGG-11 x1/8 on one channel: 144,712 in 9
     assert cells.loc[("lenet_300_100", 3.0), "kept per layer"] == pytest.approx(266_200 / 3e3)
     assert cells.loc[("vgg11", 2.0), "kept per layer"] == pytest.approx(144_712 / 900)
     assert cells["S7 row"].tolist() == [True, False, True, False]
     assert ("lenet_300_100", 1.0) not in cells.index  # below the high-compression regime
+    assert ("lenet_300_100", 2.25) not in cells.index  # not a point of Fig. 6
 
 
 def test_cliff_table_averages_the_step_before_the_collapse():
