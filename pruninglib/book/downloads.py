@@ -1,8 +1,13 @@
 """Results to download: a chapter writes the tidy frames its figures and verdicts are made from
 as CSV files next to its executed page, and links them from a Markdown cell with MyST's
-``{download}`` role, e.g. ``{download}`\\`runs (CSV) <data/synflow-runs.csv>\\```."""
+``{download}`` role, e.g. ``{download}`\\`runs (CSV) <data/synflow-runs.csv>\\```.
+
+Only a chapter the runner executes (``$PRUNINGLIB_CHAPTER`` set) writes next to the book's
+pages; a notebook run by hand (``papermill`` from the repository root) writes its tables to
+``_build/downloads/`` instead, so it never replaces the CSV files of the built book."""
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from .parameters import EXECUTED_DIR, ParameterError, repo_root
+from .tables import CHAPTER_ENV
 
 DATA_DIR = EXECUTED_DIR / "data"  # relative to the repository root; pages link "data/..."
+BY_HAND_DIR = Path("_build") / "downloads"  # where a notebook run outside the runner writes
 
 
 def csv_name(chapter: str, name: str) -> str:
@@ -24,9 +31,10 @@ def csv_name(chapter: str, name: str) -> str:
 
 def save_tables(chapter: str, tables: Mapping[str, pd.DataFrame], root=None) -> list[Path]:
     """Write every frame of ``tables`` (name -> DataFrame) to
-    ``book/executed/data/<chapter>-<name>.csv`` (no index column); return the paths written.
+    ``book/executed/data/<chapter>-<name>.csv`` under the runner, else to
+    ``_build/downloads/<chapter>-<name>.csv`` (no index column); return the paths written.
     Pages link them as ``data/<chapter>-<name>.csv``."""
-    folder = Path(root or repo_root()) / DATA_DIR
+    folder = Path(root or repo_root()) / (DATA_DIR if os.environ.get(CHAPTER_ENV) else BY_HAND_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables.items():
