@@ -316,34 +316,40 @@ def run_output(spec: RunSpec, key: str, model, mask: Mask, data: Dataset,
     """The stored form of a trained run: metrics from the last epoch (or an evaluation at
     initialisation), layer densities, effective densities, environment (``env`` added to
     it), and the network's tensors if ``weights``."""
-    if history:
-        last = history[-1]
-        test_loss, test_acc = last["test_loss"], last["test_accuracy"]
-        train_loss, train_acc = last["train_loss"], last["train_accuracy"]
-    else:
-        test_loss, test_acc = evaluate(model, data.test_x, data.test_y)
-        train_loss, train_acc = float("nan"), float("nan")
-
     effective = effective_mask(model, mask, tuple(data.input_shape))
     layers = layer_densities(mask)
     for row, m in zip(layers, effective.values()):
         row["effective_density"] = int(m.sum()) / m.numel()
-    kept, total = count(mask)
+    metrics = final_metrics(model, mask, data, history)
     effective_kept, _ = count(effective)
-    metrics = {"test_accuracy": test_acc, "test_loss": test_loss,
-               "train_accuracy": train_acc, "train_loss": train_loss,
-               "density": kept / total, "compression": total / kept if kept else float("inf"),
-               "effective_density": effective_kept / total,
-               "collapsed_layers": sum(int(m.sum()) == 0 for m in effective.values()),
-               "prunable_weights": total,
-               "empty_layers": sum(int(m.sum()) == 0 for m in mask.values()),
-               "diverged": not all(math.isfinite(h["train_loss"]) for h in history)
-                           or not math.isfinite(test_loss),
-               "prune_seconds": prune_seconds, "train_seconds": train_seconds}
+    metrics.update({
+        "effective_density": effective_kept / metrics["prunable_weights"],
+        "collapsed_layers": sum(int(m.sum()) == 0 for m in effective.values()),
+        "empty_layers": sum(int(m.sum()) == 0 for m in mask.values()),
+        "diverged": not all(math.isfinite(h["train_loss"]) for h in history)
+                    or not math.isfinite(metrics["test_loss"]),
+        "prune_seconds": prune_seconds, "train_seconds": train_seconds})
     _warn_if_abnormal(spec, metrics)
     result = Result(spec=spec, key=key, metrics=metrics, history=history, layers=layers,
                     env={**environment(dev), **(env or {})})
     return Output(result.to_dict(), network_tensors(model, mask) if weights else None)
+
+
+def final_metrics(model, mask: Mask, data: Dataset, history: list[dict]) -> dict:
+    """Test and train accuracy (fraction) and loss (nats) of the last epoch of ``history``
+    (with no epoch: the test set evaluated now, train metrics NaN), and the kept ``density``,
+    ``compression`` (1/density, inf when nothing is kept) and ``prunable_weights`` of
+    ``mask``."""
+    if history:
+        last = {k: history[-1][k] for k in ("test_accuracy", "test_loss", "train_accuracy",
+                                            "train_loss")}
+    else:
+        loss, accuracy = evaluate(model, data.test_x, data.test_y)
+        last = {"test_accuracy": accuracy, "test_loss": loss,
+                "train_accuracy": float("nan"), "train_loss": float("nan")}
+    kept, total = count(mask)
+    return {**last, "density": kept / total,
+            "compression": total / kept if kept else float("inf"), "prunable_weights": total}
 
 
 class AbnormalRunWarning(UserWarning):

@@ -56,7 +56,7 @@ from ...runs.cache import Context, Output, Task, cached, store_for
 from ...runs.executors import execute
 from ...runs.networks import network_from_tensors, network_tensors, seeded_network
 from ...seeds import derive_seed
-from ...train import evaluate, resolve_device, train
+from ...train import resolve_device, train
 
 __all__ = [
     "DERIVED_KIND",
@@ -375,18 +375,8 @@ def compute_derived(task_spec: dict, context: Context) -> Output:
                     generator=seeds.generator(spec.seed, purpose), progress=context.progress,
                     desc=desc)
     train_seconds = time.perf_counter() - start
-    if history:
-        last = history[-1]
-    else:
-        loss, acc = evaluate(model, data.test_x, data.test_y)
-        last = {"test_loss": loss, "test_accuracy": acc, "train_loss": float("nan"),
-                "train_accuracy": float("nan")}
-    kept, total = count(mask)
-    metrics = {**{k: last[k] for k in ("test_accuracy", "test_loss", "train_accuracy",
-                                       "train_loss")},
-               "density": kept / total, "compression": total / kept,
-               "prunable_weights": total, "prune_seconds": prune_seconds,
-               "train_seconds": train_seconds}
+    metrics = {**experiments.final_metrics(model, mask, data, history),
+               "prune_seconds": prune_seconds, "train_seconds": train_seconds}
     payload = {"kind": type(spec).__name__, "spec": spec.to_dict(), "metrics": metrics,
                "history": history, "layers": layer_densities(mask),
                "env": experiments.environment(dev)}

@@ -37,7 +37,6 @@ from ...config import ConfigError, RunSpec
 from ...masks import (
     Mask,
     apply_mask,
-    count,
     full_mask,
     layer_densities,
     shuffle_within_layers,
@@ -47,7 +46,7 @@ from ...runs import experiments
 from ...runs.cache import Context, Output, Task, cached, store_for
 from ...runs.executors import execute
 from ...runs.networks import initial_network, network_from_tensors, seeded_network
-from ...train import evaluate, resolve_device, train
+from ...train import resolve_device, train
 from .parity import differences
 
 KIND = "after_training"
@@ -138,16 +137,8 @@ def compute(spec: dict, context: Context) -> Output:
                     progress=context.progress,
                     desc=f"{spec['variant']} d={spec['density']:.3g} seed {parent.seed}")
     seconds = time.perf_counter() - began
-    if history:
-        last = history[-1]
-    else:
-        loss, acc = evaluate(model, data.test_x, data.test_y)
-        last = {"test_loss": loss, "test_accuracy": acc, "train_loss": float("nan"),
-                "train_accuracy": float("nan")}
-    kept, total = count(mask)
-    metrics = {**{k: last[k] for k in ("test_accuracy", "test_loss", "train_accuracy",
-                                       "train_loss")},
-               "density": kept / total, "train_seconds": seconds}
+    metrics = {**experiments.final_metrics(model, mask, data, history),
+               "train_seconds": seconds}
     return Output({"spec": spec, "metrics": metrics, "history": history,
                    "layers": layer_densities({n: m.cpu() for n, m in mask.items()}),
                    "env": experiments.environment(dev)})
