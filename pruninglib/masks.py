@@ -4,9 +4,10 @@ A mask is a plain ``dict[str, torch.BoolTensor]`` keyed by parameter name (``"fe
 each tensor shaped like its parameter; ``True`` means *kept*. Dict order is the model's
 ``named_modules()`` order, i.e. input to output, and every function here keeps it.
 
-Enforcement (see :func:`apply_mask`): pruned weights are set to exactly zero in place, their
-gradients are zeroed before each optimizer step and the weights are re-zeroed after it, so they
-stay exactly zero under momentum and weight decay. Masks are for research: a masked network runs
+Enforcement (see :func:`apply_mask`, :func:`mask_gradients`): pruned weights are set to exactly
+zero in place and their gradients are zeroed before each optimizer step; SGD and Adam then move
+a weight whose value, gradient and optimiser state are zero by exactly zero, so pruned weights
+stay zero under momentum and weight decay (:func:`pruninglib.train.train`). Masks are for research: a masked network runs
 dense kernels (export with :func:`to_torch_prune` to carry a mask into your own code).
 """
 from __future__ import annotations
