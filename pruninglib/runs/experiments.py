@@ -320,15 +320,16 @@ def run_output(spec: RunSpec, key: str, model, mask: Mask, data: Dataset,
     layers = layer_densities(mask)
     for row, m in zip(layers, effective.values()):
         row["effective_density"] = int(m.sum()) / m.numel()
-    metrics = final_metrics(model, mask, data, history)
+    final = final_metrics(model, mask, data, history)
+    total = final.pop("prunable_weights")
     effective_kept, _ = count(effective)
-    metrics.update({
-        "effective_density": effective_kept / metrics["prunable_weights"],
-        "collapsed_layers": sum(int(m.sum()) == 0 for m in effective.values()),
-        "empty_layers": sum(int(m.sum()) == 0 for m in mask.values()),
-        "diverged": not all(math.isfinite(h["train_loss"]) for h in history)
-                    or not math.isfinite(metrics["test_loss"]),
-        "prune_seconds": prune_seconds, "train_seconds": train_seconds})
+    metrics = {**final, "effective_density": effective_kept / total,
+               "collapsed_layers": sum(int(m.sum()) == 0 for m in effective.values()),
+               "prunable_weights": total,
+               "empty_layers": sum(int(m.sum()) == 0 for m in mask.values()),
+               "diverged": not all(math.isfinite(h["train_loss"]) for h in history)
+                           or not math.isfinite(final["test_loss"]),
+               "prune_seconds": prune_seconds, "train_seconds": train_seconds}
     _warn_if_abnormal(spec, metrics)
     result = Result(spec=spec, key=key, metrics=metrics, history=history, layers=layers,
                     env={**environment(dev), **(env or {})})
