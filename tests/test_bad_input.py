@@ -27,6 +27,8 @@ GRIDS = [
     ({"train.lr": [float("nan")]}, "train.lr=nan is not allowed"),
     ({"model.name": ["vgg12"]}, "model.name='vgg12' is not allowed"),
     ({"prune.speed": [1]}, "prune.speed=1 is not allowed: a field of prune"),
+    ({"prune.synflow_precision": ["float16"]},
+     "prune.synflow_precision='float16' is not allowed: one of float32, float64"),
     ({"prune": [1]}, "is not allowed"),
     ({"data.augment": [True]}, None),  # allowed on image data
 ]

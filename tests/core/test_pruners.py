@@ -316,6 +316,21 @@ def test_float32_synflow_is_finite_on_resnet110_and_keeps_the_float64_mask():
                for s in scores.values())
 
 
+def test_a_spec_asks_for_float32_synflow_and_only_then_its_key_changes():
+    from pruninglib.config import DataSpec, ModelSpec, RunSpec
+
+    model = make_model("conv2", input_shape=(1, 8, 8), num_classes=10, width=0.25)
+    ctx = _ctx(input_shape=(1, 8, 8))
+    spec32 = PruneSpec("synflow", density=0.05, iterations=20, synflow_precision="float32")
+    assert all(prune(model, spec32, ctx)[n].equal(m) for n, m in
+               prune(model, spec32, ctx, synflow_precision="float32").items())
+    run = RunSpec(data=DataSpec("synthetic"), model=ModelSpec("conv2"),
+                  prune=PruneSpec("synflow", density=0.05))
+    assert "synflow_precision" not in run.to_json()  # the default: earlier keys unchanged
+    fast = run.replace(**{"prune.synflow_precision": "float32"})
+    assert fast.key() != run.key() and RunSpec.from_dict(fast.to_dict()) == fast
+
+
 @pytest.mark.parametrize("name, shape, fields", [
     ("mlp", (1, 8, 8), dict(hidden=UNEQUAL, bias=False)),
     ("conv2", (1, 8, 8), dict(width=0.25)),
