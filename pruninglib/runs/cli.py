@@ -158,7 +158,7 @@ def _sweep(args, out) -> int:
                           results_dir=args.results_dir, device=args.device,
                           save_weights=args.save_weights, data_root=args.data_root,
                           checkpoint_every=args.checkpoint_every, poll_seconds=args.poll,
-                          on_progress=on_progress)
+                          on_progress=on_progress, ensemble=args.ensemble)
     except SweepError as error:
         failures, results = error.failed, error.results
     total = len({s.key() for s in specs})
@@ -218,6 +218,10 @@ def parser() -> argparse.ArgumentParser:
                              help="save the training state every EPOCHS epochs")
             sub.add_argument("--save-weights", action="store_true",
                              help="also store final weights and masks (safetensors)")
+            sub.add_argument("--ensemble", action="store_true",
+                             help="train runs that share data, model and training spec as one "
+                                  "batched model (equal to training alone up to float32 "
+                                  "rounding; see pruninglib.runs.ensembles)")
             sub.add_argument("--data-root", default=None, help="dataset directory")
             sub.add_argument("--poll", type=float, default=None, metavar="SECONDS",
                              help="how often the store and the engine are checked")

@@ -109,3 +109,20 @@ def test_groups_share_data_model_and_training_and_split_for_workers():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert ensemble_groups(specs + specs, max_members=16)  # duplicates counted once
+
+
+def test_the_cli_sweeps_in_ensembles_when_asked(tmp_path):
+    import io
+
+    import yaml
+
+    from pruninglib.runs.cli import main as cli
+
+    plan = tmp_path / "sweep.yaml"
+    plan.write_text(yaml.safe_dump({"base": SMALL_RUN.to_dict(), "grid": GRID}))
+    out = io.StringIO()
+    assert cli(["sweep", str(plan), "--results-dir", str(tmp_path / "r"), "--ensemble"],
+               out=out) == 0, out.getvalue()
+    assert "finished: 4 of 4 runs stored, 0 failed" in out.getvalue()
+    stored = sweep_results(SMALL_RUN, GRID, results_dir=tmp_path / "r", progress=False)
+    assert [r.env["ensemble_size"] for r in stored] == [4, 4, 4, 4]
