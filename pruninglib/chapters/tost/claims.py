@@ -129,13 +129,13 @@ def declared(design: Design) -> Declared:
     bands = {"high": _sparsities(design.high), "very_high": _sparsities(design.very_high),
              "lowest": _sparsities([design.lowest]),
              "highest": _sparsities([design.highest]),
-             "trick_masks": _masks(design.single_trick_methods),
+             "trick_masks": mask_names(design.single_trick_methods),
              "trick_very_high": _sparsities(design.trick_very_high)}
     untested = [m for m in PAPER_MASKS if m not in design.methods]
     tost = [_fill(T1, scale, mask_label=method_label(m), **bands) for m in design.methods]
     if untested:
-        tost.append(_fill(T1_OTHER_MASKS, scale, untested=_masks(untested),
-                          tested=_masks(design.methods)))
+        tost.append(_fill(T1_OTHER_MASKS, scale, untested=mask_names(untested),
+                          tested=mask_names(design.methods)))
     tost += [_fill(T3A, scale, **bands), _fill(T3_SCOPE, scale)]
     tost += [_fill(T2, scale, component=c, component_label=LABELS[c], **bands)
              for c in design.components if c in TOST_RECIPE]
@@ -145,7 +145,8 @@ def declared(design: Design) -> Declared:
     return Declared(tost, own)
 
 
-def _masks(methods) -> str:
+def mask_names(methods) -> str:
+    """The masks' labels, comma-separated (IMP as "lottery-ticket (IMP)")."""
     names = {"imp": "lottery-ticket (IMP)"}
     return ", ".join(names.get(m, method_label(m)) for m in methods)
 

@@ -7,7 +7,8 @@
 * :func:`run_protocols`: the whole grid, plus the dense reference, as cached training runs
   (:mod:`pruninglib.runs.experiments`) on any executor, in one batch;
 * :func:`gains`: per seed, each protocol's accuracy minus the default's, in points;
-* :func:`dense_gap`: per seed, the dense network's accuracy minus the default sparse one's.
+* :func:`dense_gap`: per seed, the dense network's accuracy minus the default sparse one's;
+* :func:`at_lowest`: the rows at the highest sparsity.
 """
 from __future__ import annotations
 
@@ -254,10 +255,13 @@ def gains(runs: pd.DataFrame, *, baseline: str = "default", value: str = "test_a
 def dense_gap(design: Design, result: ProtocolRuns) -> pd.DataFrame:
     """Per seed: "gap" = 100 * (dense accuracy - the default protocol's accuracy at the lowest
     density, averaged over masks), in points; columns "seed", "gap"."""
-    runs = result.runs
-    default = runs[(runs["protocol"] == "default")
-                   & ((runs["prune.density"] - design.lowest).abs() < 1e-12)]
-    sparse = default.groupby("seed")["test_accuracy"].mean()
+    runs = at_lowest(design, result.runs)
+    sparse = runs[runs["protocol"] == "default"].groupby("seed")["test_accuracy"].mean()
     dense = result.dense.groupby("seed")["test_accuracy"].mean()
     gap = 100 * (dense - sparse).dropna()
     return gap.rename("gap").reset_index()
+
+
+def at_lowest(design: Design, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` (runs or gains) at the design's lowest density."""
+    return frame[(frame["prune.density"] - design.lowest).abs() < 1e-12]

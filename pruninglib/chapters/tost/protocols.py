@@ -94,12 +94,11 @@ def ghost_schedule(spec: RunSpec) -> pd.DataFrame:
     step" (the ghost branches' scale at the epoch's first step) and "alpha, end" (the value
     it falls to, step by step, by the epoch's end; 0 = removed)."""
     tost = spec.tost
-    k = tost.ghost_skip_epochs
     return pd.DataFrame([
         {"epoch": e,
          "activation": tost.ghost_activation if smooth_active(tost, e) else "relu",
          "alpha, first step": ghost_alpha(tost, e),
-         "alpha, end": max(0.0, 1.0 - e / k) if k and e <= k else 0.0}
+         "alpha, end": ghost_alpha(tost, e + 1)}  # where the next epoch starts
         for e in range(1, spec.train.epochs + 1)])
 
 

@@ -19,7 +19,8 @@ import pandas as pd
 
 from ...book import claims
 from ...book.plots import method_label
-from .experiment import Design, ProtocolRuns, dense_gap
+from .claims import mask_names
+from .experiment import Design, ProtocolRuns, at_lowest, dense_gap
 from .protocols import LABELS
 
 CHANCE_MARGIN = 0.01
@@ -32,10 +33,6 @@ def _sparsity(frame: pd.DataFrame) -> pd.Series:
 
 def _pct(densities) -> str:
     return ", ".join(f"{100 * (1 - d):g} %" for d in densities)
-
-
-def _masks(methods) -> str:
-    return ", ".join(method_label(m) for m in methods)
 
 
 def gain_table(gain: pd.DataFrame) -> pd.DataFrame:
@@ -71,7 +68,7 @@ def findings(design: Design, result: ProtocolRuns) -> str:
                      & gain["prune.method"].isin(design.single_trick_methods)]
     ranked = very_high.groupby("protocol")["gain"].mean().sort_values()
     if len(ranked):
-        lines.append(f"- Averaged over the {_masks(design.single_trick_methods)} masks at "
+        lines.append(f"- Averaged over the {mask_names(design.single_trick_methods)} masks at "
                      f"sparsities {_pct(design.trick_very_high)} (where every trick ran), the "
                      f"protocol with the highest mean gain is *{LABELS[ranked.index[-1]]}* "
                      f"({ranked.iloc[-1]:+.2f} pp) and the lowest *{LABELS[ranked.index[0]]}* "
@@ -93,7 +90,7 @@ def _against_best_trick(design: Design, very_high: pd.DataFrame) -> str:
     est = comparison.estimate(unit="pp")
     return (f"- All tricks together against the best of their parts alone "
             f"(*{LABELS[comparison.competitor]}*, chosen by its mean gain, then paired by "
-            f"seed), {_masks(design.single_trick_methods)} masks at sparsities "
+            f"seed), {mask_names(design.single_trick_methods)} masks at sparsities "
             f"{_pct(design.trick_very_high)}: {est.format()}.")
 
 
@@ -128,17 +125,15 @@ def cost_note(design: Design, result: ProtocolRuns, *, profile: str, wall_second
             f"not) is {result.compute_seconds() / 60:.1f} min, and executing this page took "
             f"{wall_seconds / 60:.1f} min of wall time "
             f"(runs already in the cache load instantly; the load average was "
-            f"{load:.1f} on {cpus} CPUs when it finished). "
-            f"The `cpu` profile is sized to take at most 12 minutes on two idle "
-            f"cores; on a busy machine it takes several times longer.")
+            f"{load:.1f} on {cpus} CPUs when it finished; on a busy machine it takes "
+            f"several times longer).")
 
 
 def precondition(design: Design, result: ProtocolRuns) -> str:
     """One Markdown paragraph: the dense accuracy, the default protocol's accuracy per mask at
     the highest sparsity (means over seeds, %) and the gap, paired by seed (mean ± 95 % CI)."""
-    runs = result.runs
-    default = runs[(runs["protocol"] == "default")
-                   & ((runs["prune.density"] - design.lowest).abs() < 1e-12)]
+    runs = at_lowest(design, result.runs)
+    default = runs[runs["protocol"] == "default"]
     per_mask = default.groupby("prune.method", sort=False)["test_accuracy"].mean()
     gap = claims.Estimate.from_samples(dense_gap(design, result)["gap"], unit="pp")
     return (f"**The precondition.** The dense network reaches "
@@ -174,8 +169,8 @@ def glue_values(design: Design, result: ProtocolRuns,
     seeds), T1's mean and 95 % half-width for the first mask, that half-width predicted for
     6 seeds with the same spread (t quantile and sqrt(n) rescaled), the seeds."""
     gain = result.gains
-    top = gain[(gain["protocol"] == "all")
-               & ((gain["prune.density"] - design.lowest).abs() < 1e-12)]
+    top = at_lowest(design, gain)
+    top = top[top["protocol"] == "all"]
     first = estimates[f"T1-{method_label(design.methods[0])}"]
     return {"tost_dense_acc": 100 * float(result.dense["test_accuracy"].mean()),
             "tost_gap": float(estimates["own-gap"].mean),
