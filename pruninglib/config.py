@@ -284,8 +284,12 @@ class TrainSpec:
         ``gamma`` at each fraction of training in ``milestones``.
     weight_decay: L2 coefficient (coupled, as torch SGD/Adam do).
     label_smoothing: cross-entropy label smoothing in [0, 1).
-    bf16: bfloat16 autocast for the forward pass (about 2x faster convolutions on CPUs that
-        support it; changes numerics, so it is part of the spec).
+    bf16: bfloat16 autocast for the forward pass (changes numerics, so it is part of the spec;
+        whether it is faster depends on the CPU and the network: on this study's 2-core CPU it
+        is slower for Conv-4 and ResNet-20, see ``benchmarks/README.md``).
+    channels_last: convolutional networks and their 4-D inputs in channels-last memory format
+        while training (float32 convolutions ~10-20 % faster on the CPU; another summation
+        order, so part of the spec). No effect on networks without 4-D activations.
     """
 
     epochs: int = 3
@@ -300,6 +304,7 @@ class TrainSpec:
     gamma: float = 0.1
     label_smoothing: float = 0.0
     bf16: bool = False
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         _plain_fields(self)
@@ -323,6 +328,7 @@ class TrainSpec:
         check_number("train", "label_smoothing", self.label_smoothing, low=0, high=1,
                       high_open=True)
         check_bool("train", "bf16", self.bf16)
+        check_bool("train", "channels_last", self.channels_last)
 
 
 GHOST_ACTIVATIONS = ("none", "silu", "mish")
@@ -370,6 +376,16 @@ class ToSTSpec:
 _SECTIONS = (("data", DataSpec), ("model", ModelSpec), ("prune", PruneSpec),
              ("train", TrainSpec), ("tost", ToSTSpec))
 
+LATER_FIELDS = (("prune", "synflow_precision"), ("train", "channels_last"))
+"""(section, field) added after results were cached: left out of a spec's canonical JSON
+while at its default, so the keys of every spec that does not use them stay as they were."""
+
+
+def _default(section: str, name: str):
+    """The default value of field ``name`` of spec section ``section``."""
+    kind = dict(_SECTIONS)[section]
+    return next(f.default for f in fields(kind) if f.name == name)
+
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -414,14 +430,15 @@ class RunSpec:
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace; equal specs give equal strings.
 
-        The ``tost`` section is left out while it equals ``ToSTSpec()``, and
-        ``prune.synflow_precision`` while it is 'float64' (what was added after results were
+        The ``tost`` section is left out while it equals ``ToSTSpec()``, and every field of
+        :data:`LATER_FIELDS` while it holds its default (what was added after results were
         cached does not change the hash of specs that do not use it)."""
         d = dataclasses.asdict(self)
         if self.tost == ToSTSpec():
             del d["tost"]
-        if self.prune.synflow_precision == "float64":
-            del d["prune"]["synflow_precision"]
+        for section, name in LATER_FIELDS:
+            if getattr(getattr(self, section), name) == _default(section, name):
+                del d[section][name]
         return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
     def key(self) -> str:

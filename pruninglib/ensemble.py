@@ -266,6 +266,9 @@ def train_ensemble(models: Sequence[nn.Module], data: Dataset, spec, *,
     reason = can_stack(models)
     if reason is not None:
         raise EnsembleError(f"cannot train these {len(models)} networks together: {reason}")
+    if getattr(spec, "channels_last", False):
+        raise EnsembleError("ensembles train in the default memory layout: "
+                            "train.channels_last must be False")
     size = len(models)
     masks = list(masks) if masks is not None else [None] * size
     if len(generators) != size or len(masks) != size:

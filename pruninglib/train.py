@@ -65,15 +65,25 @@ def autocast(enabled: bool, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def memory_format(channels_last: bool, x: torch.Tensor) -> torch.Tensor:
+    """``x`` in channels-last layout when ``channels_last`` and it is 4-D (N, C, H, W), else
+    ``x`` itself."""
+    if channels_last and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
-             bf16: bool = False) -> tuple[float, float]:
-    """(mean cross-entropy in nats, accuracy in [0, 1]) of ``model`` on (x, y), eval mode."""
+             bf16: bool = False, channels_last: bool = False) -> tuple[float, float]:
+    """(mean cross-entropy in nats, accuracy in [0, 1]) of ``model`` on (x, y), eval mode;
+    ``channels_last``: inputs in that layout (for a model converted to it)."""
     was_training = model.training
     model.eval()
     loss, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        xb = memory_format(channels_last, xb)
         with autocast(bf16, xb.device):
             logits = model(xb)
         loss += F.cross_entropy(logits.float(), yb, reduction="sum").item()
@@ -123,8 +133,14 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
     optimizer and scheduler (their ``state_dict()``s); the caller restores the model's weights
     and ``generator``'s state to that point. The result is identical to an uninterrupted run.
     on_step: called after every optimiser step with the batch's loss (a float).
+
+    With ``spec.channels_last`` the model trains in channels-last layout and is returned in
+    the default layout (same values).
     """
     device = next(model.parameters()).device
+    channels_last = getattr(spec, "channels_last", False)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, spec)
     steps = num_batches(len(data.train_x), spec.batch_size, drop_last=False)
     scheduler = make_scheduler(optimizer, spec, steps)
@@ -152,6 +168,7 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
                                                 augment=augment)):
             if before_step is not None:
                 before_step(epoch, step, steps)
+            xb = memory_format(channels_last, xb)
             with autocast(spec.bf16, device):
                 logits = model(xb)
             loss = F.cross_entropy(logits.float(), yb, label_smoothing=spec.label_smoothing)
@@ -168,7 +185,8 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
             correct += (logits.argmax(1) == yb).sum().item()
             seen += len(yb)
             bar.update(1)
-        test_loss, test_acc = evaluate(model, data.test_x, data.test_y, bf16=spec.bf16)
+        test_loss, test_acc = evaluate(model, data.test_x, data.test_y, bf16=spec.bf16,
+                                       channels_last=channels_last)
         history.append({"epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
                         "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
                         "test_loss": test_loss, "test_accuracy": test_acc,
@@ -178,4 +196,6 @@ def train(model: nn.Module, data: Dataset, spec, *, generator: torch.Generator,
             on_epoch({"epoch": epoch, "history": history, "optimizer": optimizer,
                       "scheduler": scheduler})
     bar.close()
+    if channels_last:
+        model.to(memory_format=torch.contiguous_format)
     return history

@@ -431,8 +431,9 @@ class EnsembleFallbackWarning(UserWarning):
 def ensemble_signature(spec: RunSpec) -> str | None:
     """What runs must share to be trained as one ensemble (data, model, training spec, hence
     the number of steps), as canonical JSON; None for a run that cannot join one (ToST tricks
-    change the network during training; ``train.epochs = 0`` trains nothing)."""
-    if spec.tost != ToSTSpec() or spec.train.epochs == 0:
+    change the network during training; ``train.epochs = 0`` trains nothing; ensembles keep
+    the default memory layout, so ``train.channels_last`` runs train alone)."""
+    if spec.tost != ToSTSpec() or spec.train.epochs == 0 or spec.train.channels_last:
         return None
     d = spec.to_dict(full=True)
     return canonical_json({"data": d["data"], "model": d["model"], "train": d["train"]})

@@ -114,3 +114,16 @@ def test_the_names_config_validates_are_those_data_and_models_register():
 
     assert set(DATASET_NAMES) == set(DATASETS)
     assert set(MODEL_NAMES) == set(MODELS)
+
+
+def test_fields_added_later_leave_earlier_keys_unchanged_until_used():
+    from pruninglib.config import LATER_FIELDS
+
+    spec = RunSpec()
+    for section, name in LATER_FIELDS:
+        assert f'"{name}"' not in spec.to_json()
+    fast = spec.replace(**{"train.channels_last": True})
+    assert '"channels_last":true' in fast.to_json() and fast.key() != spec.key()
+    assert RunSpec.from_dict(fast.to_dict()) == fast
+    with pytest.raises(ConfigError, match="train.channels_last=1 is not allowed"):
+        spec.replace(**{"train.channels_last": 1})

@@ -146,3 +146,23 @@ def test_masking_gradients_only_changes_no_bit_of_the_former_masked_training(spe
           progress=False, on_step=new_losses.append)
     assert new_losses == old_losses
     assert all(torch.equal(a, b) for a, b in zip(bits(old), bits(new)))  # signed zeros too
+
+
+def test_channels_last_training_matches_the_default_layout_up_to_rounding():
+    """Conv-4 (4-D activations) with a mask: channels-last changes only the summation order;
+    pruned weights stay zero and the model comes back in the default layout."""
+    histories, weights = [], []
+    for channels_last in (False, True):
+        model = make_model("conv4", width=0.25, seed=1)
+        mask = _random_mask(model, 0.3, seed=1)
+        spec = TrainSpec(epochs=2, batch_size=32, lr=0.05, channels_last=channels_last)
+        histories.append(train(model, SYNTHETIC, spec, mask=mask, progress=False,
+                               generator=torch.Generator().manual_seed(1)))
+        named = dict(model.named_parameters())
+        assert all(p.is_contiguous() for p in named.values())
+        assert all(torch.count_nonzero(named[n].detach()[~m]) == 0 for n, m in mask.items())
+        weights.append(torch.cat([p.detach().flatten() for p in named.values()]))
+    for default, other in zip(*histories):
+        assert other["train_loss"] == pytest.approx(default["train_loss"], rel=1e-4)
+        assert other["test_loss"] == pytest.approx(default["test_loss"], rel=1e-4)
+    torch.testing.assert_close(weights[1], weights[0], rtol=1e-4, atol=1e-5)

@@ -138,17 +138,18 @@ def paper_number(entry: Entry, authors: Mapping[str, pd.DataFrame]) -> PaperNumb
 
 
 def scale(params: Mapping, model: str) -> Scale:
-    """The paper's setting and ours for ``model``: network, data, epochs (bf16 autocast where
-    it is on), densities."""
+    """The paper's setting and ours for ``model``: network, data, epochs and optimiser (bf16
+    autocast where it is on), densities."""
     size = ("-".join(map(str, params["hidden"])) if model == "mlp"
             else f"×{params['widths'].get(model, 1.0):g}")
     data = DATASET_LABELS.get(params["dataset"], params["dataset"])
     images = params["train_subset"][model]
     data += f" {plots.short_count(images)}" if images else ""
     densities = params["densities"][model]
-    bf16 = " (bf16)" if params["bf16"].get(model, False) else ""
+    optimizer = "Adam" if params["optimizer"].get(model, "sgd") == "adam" else "SGD"
+    bf16 = ", bf16" if params["bf16"].get(model, False) else ""
     return Scale(PAPER_SCALE, f"{plots.model_label(model)} {size} · {data} · "
-                              f"{params['epochs'][model]} ep{bf16} · "
+                              f"{params['epochs'][model]} ep ({optimizer}{bf16}) · "
                               f"d = {max(densities):g}–{min(densities):g}")
 
 

@@ -30,16 +30,19 @@ def method_change(method: str, iter_snip_rounds: int) -> dict:
 
 def base_spec(params: Mapping, model: str) -> RunSpec:
     """The unpruned run of ``model`` with the data, width and training of ``params``
-    (``bf16`` per model, off where a model has no entry)."""
+    (``optimizer``, ``lr``, ``bf16`` and ``channels_last`` per model; a model without an entry
+    gets SGD and off)."""
     return RunSpec(
         data=DataSpec(params["dataset"], train_subset=params["train_subset"][model],
                       test_subset=params["test_subset"][model], augment=params["augment"]),
         model=ModelSpec(model, width=params["widths"].get(model, 1.0),
                         hidden=tuple(params["hidden"]) if model == "mlp" else ()),
-        train=TrainSpec(epochs=params["epochs"][model], lr=params["lr"],
+        train=TrainSpec(epochs=params["epochs"][model], lr=params["lr"][model],
+                        optimizer=params["optimizer"].get(model, "sgd"),
                         batch_size=params["batch_size"], schedule=params["schedule"],
                         weight_decay=params["weight_decay"],
-                        bf16=bool(params["bf16"].get(model, False))))
+                        bf16=bool(params["bf16"].get(model, False)),
+                        channels_last=bool(params["channels_last"].get(model, False))))
 
 
 def sweep_specs(params: Mapping) -> tuple[list[RunSpec], list[RunSpec]]:

@@ -18,7 +18,7 @@ from ...book.claims import ClaimTable, Estimate
 from ...book.parameters import format_seconds
 from . import correlations as corr
 from .mask_graphs import weight_shares
-from .verdicts import CORRELATION_METRICS, TRAINED
+from .verdicts import CORRELATION_METRICS, TRAINED, training_text
 
 
 def _density_columns(table: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def chance_failures(pruned: pd.DataFrame, models: Sequence[str],
 
 def sizing_text(params: Mapping, pruned: pd.DataFrame, dense: pd.DataFrame) -> str:
     """Markdown: per model, what the parameters run (width, densities, epochs, training
-    images, iterative-SNIP rounds, bf16) and what its runs cost as recorded when they were
+    images, iterative-SNIP rounds, optimiser) and what its runs cost as recorded when they were
     computed (``train_seconds`` and ``prune_seconds``, summed over its dense and pruned
     runs, on whatever machine computed them)."""
     lines = []
@@ -64,13 +64,13 @@ def sizing_text(params: Mapping, pruned: pd.DataFrame, dense: pd.DataFrame) -> s
         size = ("hidden " + "-".join(map(str, params["hidden"])) if model == "mlp"
                 else f"width ×{params['widths'].get(model, 1.0):g}")
         images = params["train_subset"][model] or "all"
-        bf16 = ", bf16 autocast" if params["bf16"].get(model, False) else ""
         count = len(params["densities"][model])
         lines.append(
             f"- **{plots.model_label(model)}** ({size}): {count} "
             f"densit{'y' if count == 1 else 'ies'}, {params['epochs'][model]} epoch(s) on "
             f"{images} training images, "
-            f"iterative SNIP with {params['iter_snip_rounds'][model]} rounds{bf16}; its "
+            f"iterative SNIP with {params['iter_snip_rounds'][model]} rounds, "
+            f"{training_text(params, model)}; its "
             f"{len(runs)} runs took {format_seconds(runs['train_seconds'].sum())} of "
             f"training and {format_seconds(runs['prune_seconds'].sum())} of pruning.")
     return "\n".join(lines)

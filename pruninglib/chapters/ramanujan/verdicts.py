@@ -83,13 +83,25 @@ def methods_entered(frame: pd.DataFrame, predictor: str) -> str:
             f"{int(per_density['methods'].max())}")
 
 
+def training_text(params: Mapping, model: str) -> str:
+    """How ``model`` trains, e.g. ``Adam, lr 0.001, channels-last`` (for scale columns and
+    sizing notes)."""
+    optimizer = params["optimizer"].get(model, "sgd")
+    parts = ["Adam" if optimizer == "adam" else "SGD (momentum 0.9)",
+             f"lr {params['lr'][model]:g}"]
+    if params["bf16"].get(model, False):
+        parts.append("bf16 autocast")
+    if params["channels_last"].get(model, False):
+        parts.append("channels-last")
+    return ", ".join(parts)
+
+
 def setting(params: Mapping, model: str) -> str:
     """Where a value was measured: model, data, training and densities of ``params``."""
     data = DATASET_LABELS.get(params["dataset"], params["dataset"])
     images = params["train_subset"][model] or "all"
-    bf16 = " in bf16 autocast" if params["bf16"].get(model, False) else ""
     return (f"{plots.model_label(model)}, {data}, {images} training images, "
-            f"{params['epochs'][model]} epoch(s){bf16}, densities "
+            f"{params['epochs'][model]} epoch(s) ({training_text(params, model)}), densities "
             + ", ".join(f"{d:g}" for d in params["densities"][model])
             + f", {params['seeds']} seed(s)")
 

@@ -9,6 +9,7 @@ from pruninglib.chapters.ramanujan import claims
 PARAMS = {"models": ["mlp", "conv4"], "hidden": [512, 256], "widths": {"conv4": 0.25},
           "dataset": "fashion_mnist", "train_subset": {"mlp": 10000, "conv4": None},
           "epochs": {"mlp": 4, "conv4": 3}, "bf16": {"conv4": True},
+          "optimizer": {"conv4": "adam"},
           "densities": {"mlp": [0.2, 0.01], "conv4": [0.2, 0.05]}}
 
 
@@ -20,8 +21,8 @@ def test_one_row_per_claim_and_model_with_kinds_and_scale():
     assert all(row.kind == CLAIM for row in rows if not row.id.startswith("R3"))
     assert all(row.criterion.why for row in rows)
     assert by_id["R1 · MLP"].criterion.kind == "within"        # two-sided "no relationship"
-    assert by_id["R1 · MLP"].scale.ours == "MLP 512-256 · Fashion-MNIST 10 k · 4 ep · d = 0.2–0.01"
-    assert by_id["R1 · Conv-4"].scale.ours == "Conv-4 ×0.25 · Fashion-MNIST · 3 ep (bf16) · d = 0.2–0.05"
+    assert by_id["R1 · MLP"].scale.ours == "MLP 512-256 · Fashion-MNIST 10 k · 4 ep (SGD) · d = 0.2–0.01"
+    assert by_id["R1 · Conv-4"].scale.ours == "Conv-4 ×0.25 · Fashion-MNIST · 3 ep (Adam, bf16) · d = 0.2–0.05"
     assert "CIFAR-10" in by_id["R1 · Conv-4"].scale.paper
 
 

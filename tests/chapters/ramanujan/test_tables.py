@@ -117,11 +117,12 @@ def test_support_counts_the_masks_behind_each_correlation_verdict():
 def test_sizing_text_says_what_each_model_runs_and_costs():
     params = {"models": ["mlp"], "hidden": [64, 32], "widths": {}, "densities": {"mlp": [0.1]},
               "epochs": {"mlp": 2}, "train_subset": {"mlp": None},
-              "iter_snip_rounds": {"mlp": 100}, "bf16": {"mlp": True}}
+              "iter_snip_rounds": {"mlp": 100}, "bf16": {"mlp": True}, "optimizer": {},
+              "lr": {"mlp": 0.05}, "channels_last": {}}
     runs = pruned().assign(train_seconds=30.0, prune_seconds=1.5)
     dense = pd.DataFrame({"model.name": ["mlp"], "train_seconds": [10.0],
                           "prune_seconds": [0.0]})
     assert tables.sizing_text(params, runs, dense) == (
         "- **MLP** (hidden 64-32): 1 density, 2 epoch(s) on all training images, iterative "
-        "SNIP with 100 rounds, bf16 autocast; its 5 runs took 2 min 10 s of training and 6 s "
+        "SNIP with 100 rounds, SGD (momentum 0.9), lr 0.05, bf16 autocast; its 5 runs took 2 min 10 s of training and 6 s "
         "of pruning.")

@@ -11,7 +11,8 @@ from pruninglib.chapters.ramanujan import verdicts
 
 VARIANTS = ["random", "erk", "snip", "iter_snip", "grasp", "synflow"]
 PARAMS = {"models": ["mlp"], "densities": {"mlp": [0.2, 0.1, 0.05]}, "dataset": "fashion_mnist",
-          "train_subset": {"mlp": 1000}, "epochs": {"mlp": 2}, "seeds": 3, "bf16": {}}
+          "train_subset": {"mlp": 1000}, "epochs": {"mlp": 2}, "seeds": 3, "bf16": {},
+          "optimizer": {}, "lr": {"mlp": 0.05}, "channels_last": {}}
 
 
 def frame() -> pd.DataFrame:
