@@ -78,7 +78,8 @@ class Design:
                         batchnorm=p["batchnorm"])
         training = TrainSpec(epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"],
                              weight_decay=p["weight_decay"], schedule=p["lr_schedule"],
-                             milestones=tuple(p["milestones"]), bf16=bool(p["bf16"]))
+                             milestones=tuple(p["milestones"]), bf16=bool(p["bf16"]),
+                             channels_last=bool(p["channels_last"]))
         settings = {"epochs": p["epochs"],
                     "num_classes": DATASETS[p["dataset"]].num_classes,
                     "ghost_activation": p["ghost_activation"],

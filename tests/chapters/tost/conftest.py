@@ -15,7 +15,7 @@ TINY = {"dataset": "synthetic", "train_subset": None, "test_subset": None, "augm
         "recipe": ["ghost_neurons", "ghost_skips", "label_smoothing", "gradinit"],
         "protocols": ["default", "ghost_skips", "fan_in", "all"],
         "methods": ["random", "snip"], "sparsities": [0.9, 0.99], "trick_methods": None,
-        "trick_sparsities": None, "bf16": False, "seeds": 3}
+        "trick_sparsities": None, "bf16": False, "channels_last": False, "seeds": 3}
 """Knobs of a design (the ``tost`` section of notebooks/profiles.yml) on the synthetic set."""
 
 BASE_GAIN = {"ghost_skips": {0.1: -1.0, 0.01: 1.0}, "fan_in": {0.1: 0.0, 0.01: 3.0},
