@@ -381,10 +381,17 @@ LATER_FIELDS = (("prune", "synflow_precision"), ("train", "channels_last"))
 while at its default, so the keys of every spec that does not use them stay as they were."""
 
 
-def _default(section: str, name: str):
-    """The default value of field ``name`` of spec section ``section``."""
-    kind = dict(_SECTIONS)[section]
-    return next(f.default for f in fields(kind) if f.name == name)
+def section_dict(section) -> dict:
+    """A spec section (DataSpec, ModelSpec, PruneSpec, TrainSpec or ToSTSpec) as a plain dict,
+    without the fields of :data:`LATER_FIELDS` that hold their defaults: what every hashed
+    spec that embeds a section uses, so that adding a field changes no stored key."""
+    d = dataclasses.asdict(section)
+    names = {kind: name for name, kind in _SECTIONS}
+    for name, field in ((n, f) for n, f in LATER_FIELDS if n == names.get(type(section))):
+        default = next(f.default for f in fields(section) if f.name == field)
+        if d[field] == default:
+            del d[field]
+    return d
 
 
 @dataclass(frozen=True)
@@ -433,12 +440,10 @@ class RunSpec:
         The ``tost`` section is left out while it equals ``ToSTSpec()``, and every field of
         :data:`LATER_FIELDS` while it holds its default (what was added after results were
         cached does not change the hash of specs that do not use it)."""
-        d = dataclasses.asdict(self)
+        d = {name: section_dict(getattr(self, name)) for name, _ in _SECTIONS}
+        d["seed"] = self.seed
         if self.tost == ToSTSpec():
             del d["tost"]
-        for section, name in LATER_FIELDS:
-            if getattr(getattr(self, section), name) == _default(section, name):
-                del d[section][name]
         return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
     def key(self) -> str:

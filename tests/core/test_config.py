@@ -1,6 +1,7 @@
 """Specs: canonical form, stable hash, and one clear line for every bad input."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -127,3 +128,18 @@ def test_fields_added_later_leave_earlier_keys_unchanged_until_used():
     assert RunSpec.from_dict(fast.to_dict()) == fast
     with pytest.raises(ConfigError, match="train.channels_last=1 is not allowed"):
         spec.replace(**{"train.channels_last": 1})
+
+
+def test_section_dict_leaves_later_fields_out_at_their_defaults():
+    import dataclasses
+
+    from pruninglib.config import TrainSpec, section_dict
+
+    assert "channels_last" not in section_dict(TrainSpec())
+    assert section_dict(TrainSpec(channels_last=True))["channels_last"] is True
+    assert "synflow_precision" not in section_dict(PruneSpec("synflow"))
+    assert section_dict(DataSpec()) == dataclasses.asdict(DataSpec())
+    assert RunSpec().to_json() == json.dumps(
+        {"data": section_dict(DataSpec()), "model": section_dict(ModelSpec()),
+         "prune": section_dict(PruneSpec()), "seed": 0,
+         "train": section_dict(TrainSpec())}, sort_keys=True, separators=(",", ":"))

@@ -8,13 +8,12 @@ the conv convention; networks that are not stored yet are trained first, through
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import pandas as pd
 
 from ...analysis.drift import drift_frame
-from ...config import DataSpec
+from ...config import DataSpec, section_dict
 from ...data import load_data_once
 from ...runs.cache import Context, Output, Task
 from ...runs.executors import execute
@@ -29,7 +28,7 @@ def drift_task(reference: Spec, network: Spec, data: DataSpec, *,
                conv: str = "average") -> Task:
     """The cached task of one network's layer similarities to ``reference`` (kind ``drift``)."""
     spec = {"format": _FORMAT, "reference": tagged(reference), "network": tagged(network),
-            "data": dataclasses.asdict(data), "measures": list(measures), "conv": conv}
+            "data": section_dict(data), "measures": list(measures), "conv": conv}
     return Task.make(DRIFT_KIND, spec, compute_drift)
 
 

@@ -46,6 +46,7 @@ from ...config import (
     check_choice,
     check_number,
     fail,
+    section_dict,
 )
 from ...data import DATASETS
 from ...masks import Mask, apply_mask, count, layer_densities
@@ -99,7 +100,7 @@ def _train_spec(d: dict) -> TrainSpec:
 
 
 def _train_dict(train_spec: TrainSpec) -> dict:
-    return json.loads(json.dumps(dataclasses.asdict(train_spec)))
+    return json.loads(json.dumps(section_dict(train_spec)))
 
 
 @dataclass(frozen=True)

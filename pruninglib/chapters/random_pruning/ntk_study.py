@@ -24,7 +24,6 @@ out of every fit. :func:`fit_table` summarises the fits over seeds; the figures 
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,7 +38,7 @@ from ...analysis.ntk import (
     relu_ntk_limit,
 )
 from ...book.claims import Estimate
-from ...config import DataSpec
+from ...config import DataSpec, section_dict
 from ...data import load_data_once
 from ...runs.cache import Context, Output, Task
 from ...runs.executors import execute
@@ -59,7 +58,7 @@ def ntk_inputs(data: DataSpec, n: int, data_root=None) -> torch.Tensor:
 def cell_task(data: DataSpec, n_inputs: int, depth: int, width: int, keep: float, seed: int,
               sigma_w: float) -> Task:
     """The cached task of one NTK cell (kind ``ntk``)."""
-    spec = {"kind": "pruned_ntk", "format": _FORMAT, "data": dataclasses.asdict(data),
+    spec = {"kind": "pruned_ntk", "format": _FORMAT, "data": section_dict(data),
             "n_inputs": n_inputs, "depth": depth, "width": width, "keep": keep, "seed": seed,
             "sigma_w": sigma_w}
     return Task.make("ntk", spec, compute_cell)

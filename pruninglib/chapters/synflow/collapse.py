@@ -43,7 +43,7 @@ from ...analysis.connectivity import (
     effective_mask,
     max_compression,
 )
-from ...config import ConfigError, DataSpec, ModelSpec, PruneSpec
+from ...config import ConfigError, DataSpec, ModelSpec, PruneSpec, section_dict
 from ...data import DATASETS, class_balanced_batch, load_data_once
 from ...masks import Mask, full_mask
 from ...models import build_model
@@ -122,8 +122,8 @@ def model_max_compression(model: ModelSpec, input_shape: Sequence[int],
 def point_task(model: ModelSpec, prune_spec: PruneSpec, data: DataSpec, input_shape,
                num_classes: int, seed: int) -> Task:
     """The cached task of one prune-only point (kind ``collapse``)."""
-    spec = {"kind": "prune_only", "format": _FORMAT, "model": dataclasses.asdict(model),
-            "prune": dataclasses.asdict(prune_spec), "data": dataclasses.asdict(data),
+    spec = {"kind": "prune_only", "format": _FORMAT, "model": section_dict(model),
+            "prune": section_dict(prune_spec), "data": section_dict(data),
             "input_shape": list(input_shape), "num_classes": num_classes, "seed": seed}
     return Task.make("collapse", spec, compute_point)
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ...config import DataSpec, TrainSpec
+from ...config import DataSpec, TrainSpec, section_dict
 from ...data import Dataset, batches, load_data_once, num_batches
 from ...models.transformer import TransformerClassifier
 from ...pruners.structured import (
@@ -274,7 +274,7 @@ def seed_task(data: DataSpec, spec: TPruneSpec, seed: int) -> Task:
     """The cached task of one seed of the experiment (kind ``tprune``): the data, the sizes,
     the seed and the payload's :data:`FORMAT` (seeds stored in an older format get another
     key and are recomputed, never misread)."""
-    return Task.make(KIND, {"data": dataclasses.asdict(data), "tprune": dataclasses.asdict(spec),
+    return Task.make(KIND, {"data": section_dict(data), "tprune": dataclasses.asdict(spec),
                             "seed": seed, "format": FORMAT}, compute_seed)
 
 

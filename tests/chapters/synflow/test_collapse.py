@@ -230,3 +230,18 @@ def test_conservation_runs_measure_a_network_with_data_statistics():
     exact, data = frame[~frame["data_statistics"]], frame[frame["data_statistics"]]
     assert (exact["unit_mismatch"] < 1e-9).all()
     assert data.set_index("objective").loc["snip", "unit_mismatch"] > 1e-3
+
+
+def test_collapse_keys_leave_out_fields_added_later():
+    # prune.synflow_precision at its default is not part of a prune-only point's key, so the
+    # points stored before it existed are still found
+    from pruninglib.config import DataSpec, ModelSpec, PruneSpec
+    from pruninglib.chapters.synflow.collapse import point_task
+
+    task = point_task(ModelSpec("lenet_300_100"), PruneSpec("synflow", density=0.1),
+                      DataSpec("synthetic"), (1, 8, 8), 4, seed=0)
+    assert "synflow_precision" not in task.spec_json
+    fast = point_task(ModelSpec("lenet_300_100"),
+                      PruneSpec("synflow", density=0.1, synflow_precision="float32"),
+                      DataSpec("synthetic"), (1, 8, 8), 4, seed=0)
+    assert '"synflow_precision":"float32"' in fast.spec_json and fast.key() != task.key()
