@@ -386,11 +386,11 @@ def section_dict(section) -> dict:
     without the fields of :data:`LATER_FIELDS` that hold their defaults: what every hashed
     spec that embeds a section uses, so that adding a field changes no stored key."""
     d = dataclasses.asdict(section)
-    names = {kind: name for name, kind in _SECTIONS}
-    for name, field in ((n, f) for n, f in LATER_FIELDS if n == names.get(type(section))):
-        default = next(f.default for f in fields(section) if f.name == field)
-        if d[field] == default:
-            del d[field]
+    kind = {cls: name for name, cls in _SECTIONS}.get(type(section))
+    defaults = {f.name: f.default for f in fields(section)}
+    for name in (later for owner, later in LATER_FIELDS if owner == kind):
+        if d[name] == defaults[name]:
+            del d[name]
     return d
 
 
