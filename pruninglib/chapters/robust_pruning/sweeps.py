@@ -141,15 +141,18 @@ def residual_grid(params) -> list[Planned]:
 
 
 def run_planned(planned: Sequence[Planned], *, executor=None, results_dir=None,
-                device="auto", progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run (or load) every planned run in one call on ``executor`` and return
+                device="auto", progress: bool = False, ensemble: bool = False
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run (or load) every planned run in one call on ``executor`` (``ensemble``: missing runs
+    that share network, data and schedule train together, see
+    :func:`pruninglib.runs.experiments.run_all`) and return
 
     runs: :func:`pruninglib.runs.experiments.to_frame` rows with the tags as columns, plus
         ``depth`` (hidden layers) for MLPs where no tag gives it;
     layers: :func:`pruninglib.runs.experiments.layers_frame` rows with the run's tags,
         ``depth`` and ``prune.rescale``.
     """
-    results = run_all([spec for spec, _ in planned], executor=executor,
+    results = run_all([spec for spec, _ in planned], executor=executor, ensemble=ensemble,
                       results_dir=results_dir, device=device, progress=progress)
     tags = pd.DataFrame([t for _, t in planned])
     runs = pd.concat([to_frame(results), tags], axis=1)

@@ -78,3 +78,18 @@ def test_run_planned_gives_tagged_run_and_layer_frames(tmp_path):
     assert set(layers.groupby("key")["phase"].nunique()) == {1}
     kept = layers.groupby("key")["kept"].sum() / layers.groupby("key")["numel"].sum()
     assert kept.round(2).tolist() == [0.3] * 6
+
+
+def test_run_planned_in_ensembles_equals_the_runs_trained_alone(tmp_path):
+    planned = [p for p in sweeps.train_grid(params(seeds=1)) if p[1]["phase"] == "eoc"]
+    alone, _ = sweeps.run_planned(planned, results_dir=tmp_path / "alone", device="cpu")
+    together, _ = sweeps.run_planned(planned, results_dir=tmp_path / "together", device="cpu",
+                                     ensemble=True)
+    assert list(together["key"]) == list(alone["key"])
+    for column in ("test_accuracy", "test_loss", "train_loss"):
+        assert together[column].tolist() == pytest.approx(alone[column].tolist(), abs=1e-4)
+    from pruninglib.runs.experiments import run
+
+    sizes = {run(s, results_dir=tmp_path / "together", progress=False).env.get("ensemble_size")
+             for s, _ in planned}  # stored: loaded, not trained again
+    assert max(size or 1 for size in sizes) > 1  # trained together, not alone
