@@ -451,6 +451,25 @@ def test_style_is_readable_and_colour_blind_safe():
     assert cycle[:3] == [c.upper() for c in plots.OKABE_ITO[1:4]]
 
 
+def test_a_hanging_legend_lists_every_panel_once_and_stays_below_the_axis_labels():
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+    left.plot([1, 2], [1, 2], label="IMDB")
+    right.plot([1, 2], [2, 1], label="IMDB")
+    right.plot([1, 2], [0, 1], label="conv layers only")  # drawn in one panel only
+    left.set_xlabel("compression")
+    handles, labels = plots.panel_legend_entries(fig)
+    assert labels == ["IMDB", "conv layers only"] and len(handles) == 2
+    plots.legend_below(fig, handles, labels, offset=0.0, loc="upper center")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    label = left.xaxis.label.get_window_extent(renderer)
+    assert legend.y1 <= label.y0 + 1  # the legend's top is under the x label, not over it
+    plt.close(fig)
+
+
 def test_accuracy_figure_has_log_compression_axis_units_and_legend():
     import matplotlib.pyplot as plt
 

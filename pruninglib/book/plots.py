@@ -103,11 +103,22 @@ def method_order(methods) -> list[str]:
     return sorted(set(methods), key=lambda m: (rank.get(m, len(rank)), m))
 
 
+def panel_legend_entries(fig) -> tuple[list, list[str]]:
+    """(handles, labels) of every distinct label drawn in any panel of ``fig``, first handle
+    of each, in drawing order: a series drawn in one panel only is listed too."""
+    entries: dict[str, object] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    return list(entries.values()), list(entries)
+
+
 def legend_below(fig, handles, labels, *, title: str | None = None, ncol: int = 6,
-                 offset: float = 0.1, **legend):
-    """Finish a multi-panel figure: one legend centred below the panels (``offset`` in figure
-    heights), an optional suptitle, tight layout. Returns ``fig``."""
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), ncol),
+                 offset: float = 0.1, loc: str = "lower center", **legend):
+    """Finish a multi-panel figure: one legend centred below the panels (its ``loc`` corner at
+    ``offset`` figure heights below the bottom; ``loc="upper center"`` hangs it from there,
+    whatever its height), an optional suptitle, tight layout. Returns ``fig``."""
+    fig.legend(handles, labels, loc=loc, ncol=min(len(labels), ncol),
                bbox_to_anchor=(0.5, -offset), **legend)
     if title:
         fig.suptitle(title)

@@ -29,10 +29,12 @@ def _panels(frame: pd.DataFrame, models: Sequence[str] | None) -> list[str]:
         else list(dict.fromkeys(frame["model.name"]))
 
 
-def _legend_below(fig, ax):
-    """One legend below the panels, from ``ax``'s lines (:func:`pruninglib.book.plots.legend_below`)."""
-    handles, labels = ax.get_legend_handles_labels()
-    return plots.legend_below(fig, handles, labels, ncol=4, offset=0.02)
+def _legend_below(fig):
+    """One legend hanging below the panels with every panel's labels, each once (Conv-4's
+    convolutional IMDB is drawn in its panel only); see
+    :func:`pruninglib.book.plots.legend_below`."""
+    handles, labels = plots.panel_legend_entries(fig)
+    return plots.legend_below(fig, handles, labels, ncol=4, offset=0.0, loc="upper center")
 
 
 def metrics_vs_compression(frame: pd.DataFrame, metrics: Mapping[str, str], *,
@@ -62,7 +64,7 @@ def metrics_vs_compression(frame: pd.DataFrame, metrics: Mapping[str, str], *,
                 ax.set_title(plots.model_label(model))
             if i == len(metrics) - 1:
                 ax.set_xlabel(plots.COMPRESSION_LABEL)
-    return _legend_below(fig, axes[0, 0])
+    return _legend_below(fig)
 
 
 def correlations_vs_compression(correlations: pd.DataFrame, labels: Mapping[str, str], *,
@@ -100,7 +102,7 @@ def correlations_vs_compression(correlations: pd.DataFrame, labels: Mapping[str,
         ax.set_xlabel(plots.COMPRESSION_LABEL)
         ax.set_title(plots.model_label(model))
     axes[0, 0].set_ylabel("Spearman ρ(accuracy, predictor)\nacross methods")
-    return _legend_below(fig, axes[0, 0])
+    return _legend_below(fig)
 
 
 def layer_metric_vs_density(layers: pd.DataFrame, metric: str = "imdb", label: str = "IMDB",
@@ -130,4 +132,4 @@ def layer_metric_vs_density(layers: pd.DataFrame, metric: str = "imdb", label: s
         ax.set_xlabel("layer density (kept fraction of the layer, log scale)")
         ax.set_ylabel(f"{label} of the layer")
         ax.set_title(plots.model_label(model))
-    return _legend_below(fig, axes[0, 0])
+    return _legend_below(fig)

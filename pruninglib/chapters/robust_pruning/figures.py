@@ -25,6 +25,7 @@ from ...book.plots import (
     mean_ci,
     method_color,
     method_label,
+    panel_legend_entries,
 )
 from . import tables
 from .inits import PHASES
@@ -63,11 +64,8 @@ def _grid(rows: Sequence, cols: Sequence, width: float = 4.6, height: float = 3.
 
 def _legend_below(fig, axes, offset: float = 0.0, ncol: int = 5) -> None:
     """One legend under the figure with every distinct label of the panels."""
-    seen: dict[str, object] = {}
-    for ax in np.ravel(axes):
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            seen.setdefault(label, handle)
-    fig.legend(list(seen.values()), list(seen), loc="upper center", ncol=min(len(seen), ncol),
+    handles, labels = panel_legend_entries(fig)
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), ncol),
                bbox_to_anchor=(0.5, offset))
 
 
