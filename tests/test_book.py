@@ -470,6 +470,24 @@ def test_a_hanging_legend_lists_every_panel_once_and_stays_below_the_axis_labels
     plt.close(fig)
 
 
+def test_top_density_axis_is_ticked_at_the_plotted_densities_in_percent():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([10, 50], [1, 2])
+    plots.compression_ticks(ax, "x")
+    for sparsity, expected in ((False, ["10 %", "2 %"]), (True, ["90 %", "98 %"])):
+        top = plots.density_axis_on_top(ax, [0.1, 0.02, 0.1], sparsity=sparsity)
+        fig.canvas.draw()
+        ticks = sorted(top.get_xticks(), reverse=True)
+        assert ticks == pytest.approx([0.1, 0.02])
+        formatter = top.xaxis.get_major_formatter()
+        assert [formatter(t, 0) for t in ticks] == expected
+        assert not [t for t in top.xaxis.get_minorticklabels() if t.get_text()]
+        top.remove()
+    plt.close(fig)
+
+
 def test_accuracy_figure_has_log_compression_axis_units_and_legend():
     import matplotlib.pyplot as plt
 

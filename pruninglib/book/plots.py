@@ -16,7 +16,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
 from .claims import Estimate
 
@@ -195,9 +195,7 @@ def accuracy_vs_compression(runs, dense=None, *, by: str = "model.name",
         ax.set_xlabel(COMPRESSION_LABEL)
         if panel is not None:
             ax.set_title(model_label(str(panel)))
-        top = ax.secondary_xaxis("top", functions=(reciprocal, reciprocal))
-        top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g} %"))
-        top.set_xlabel("density (kept weights)")
+        density_axis_on_top(ax, part["prune.density"])
     axes[0].set_ylabel(ACCURACY_LABEL)
     handles, labels = axes[0].get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i] == "dense (unpruned)")
@@ -259,6 +257,20 @@ def layer_densities(layers, *, density: float | None = None, by: str = "model.na
             ax.set_title(model_label(str(panel)))
     handles, labels = axes[0].get_legend_handles_labels()
     return legend_below(fig, handles, labels, title=title)
+
+
+def density_axis_on_top(ax, densities, *, sparsity: bool = False):
+    """On a compression-ratio x axis (1/density), a top axis in density, or in sparsity
+    (1 - density), written in % and ticked at ``densities`` (the plotted ones) only: a log
+    axis's own minor labels would print densities such as 6 × 10⁻² under a "%" heading.
+    Returns the secondary axis."""
+    top = ax.secondary_xaxis("top", functions=(reciprocal, reciprocal))
+    top.set_xticks(sorted({float(d) for d in densities}))
+    top.xaxis.set_minor_locator(NullLocator())
+    top.xaxis.set_major_formatter(FuncFormatter(
+        lambda v, _: f"{100 * (1 - v if sparsity else v):.3g} %"))
+    top.set_xlabel("sparsity" if sparsity else "density (kept weights)")
+    return top
 
 
 def reciprocal(x):

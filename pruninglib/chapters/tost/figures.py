@@ -19,11 +19,11 @@ from ...book.plots import (
     OKABE_ITO,
     accuracy_vs_compression,
     compression_ticks,
+    density_axis_on_top,
     legend_below,
     mean_ci,
     method_label,
     method_order,
-    reciprocal,
 )
 from .protocols import LABELS, PROTOCOLS
 
@@ -79,9 +79,7 @@ def plot_gains(gain_frame: pd.DataFrame, *, protocols: Sequence[str] | None = No
         compression_ticks(ax, "x")
         ax.set_xlabel(COMPRESSION_LABEL)
         ax.set_title(f"{method_label(method)} mask")
-        top = ax.secondary_xaxis("top", functions=(reciprocal, reciprocal))
-        top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * (1 - v):g} %"))
-        top.set_xlabel("sparsity")
+        density_axis_on_top(ax, part["prune.density"], sparsity=True)
     label = "gain over default (accuracy points)"
     means = gain_frame.groupby(["prune.method", "protocol", "prune.density"])["gain"].mean()
     if means.abs().max() > SYMLOG_ABOVE:  # a diverged protocol would flatten the others
