@@ -29,7 +29,7 @@ from ...book.claims import (
     no_relationship,
 )
 from .correlations import AT_CHANCE, AUTHORS_MODELS
-from .verdicts import DATASET_LABELS, TRAINED, authors_values
+from .verdicts import DATASET_LABELS, TRAINED, authors_values, optimizer_label
 
 HOANG = "Hoang et al. 2023 (Ramanujan lens)"
 CUNEGATTI = "Cunegatti et al. 2024 (topology)"
@@ -146,10 +146,10 @@ def scale(params: Mapping, model: str) -> Scale:
     images = params["train_subset"][model]
     data += f" {plots.short_count(images)}" if images else ""
     densities = params["densities"][model]
-    optimizer = "Adam" if params["optimizer"].get(model, "sgd") == "adam" else "SGD"
     bf16 = ", bf16" if params["bf16"].get(model, False) else ""
     return Scale(PAPER_SCALE, f"{plots.model_label(model)} {size} · {data} · "
-                              f"{params['epochs'][model]} ep ({optimizer}{bf16}) · "
+                              f"{params['epochs'][model]} ep "
+                              f"({optimizer_label(params, model)}{bf16}) · "
                               f"d = {max(densities):g}–{min(densities):g}")
 
 

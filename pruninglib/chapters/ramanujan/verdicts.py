@@ -83,11 +83,17 @@ def methods_entered(frame: pd.DataFrame, predictor: str) -> str:
             f"{int(per_density['methods'].max())}")
 
 
+def optimizer_label(params: Mapping, model: str) -> str:
+    """``Adam`` or ``SGD``: the optimiser ``params`` trains ``model`` with (SGD without an
+    entry)."""
+    return "Adam" if params["optimizer"].get(model, "sgd") == "adam" else "SGD"
+
+
 def training_text(params: Mapping, model: str) -> str:
-    """How ``model`` trains, e.g. ``Adam, lr 0.001, channels-last`` (for scale columns and
-    sizing notes)."""
-    optimizer = params["optimizer"].get(model, "sgd")
-    parts = ["Adam" if optimizer == "adam" else "SGD (momentum 0.9)",
+    """How ``model`` trains, e.g. ``Adam, lr 0.001, channels-last`` (for sizing notes and
+    verdict settings)."""
+    optimizer = optimizer_label(params, model)
+    parts = [optimizer + (" (momentum 0.9)" if optimizer == "SGD" else ""),
              f"lr {params['lr'][model]:g}"]
     if params["bf16"].get(model, False):
         parts.append("bf16 autocast")

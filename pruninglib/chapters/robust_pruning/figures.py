@@ -62,7 +62,7 @@ def _grid(rows: Sequence, cols: Sequence, width: float = 4.6, height: float = 3.
     return fig, axes
 
 
-def _legend_below(fig, axes, offset: float = 0.0, ncol: int = 5) -> None:
+def _legend_below(fig, offset: float = 0.0, ncol: int = 5) -> None:
     """One legend under the figure with every distinct label of the panels."""
     handles, labels = panel_legend_entries(fig)
     fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), ncol),
@@ -116,7 +116,7 @@ def phase_diagrams(diagrams: Mapping[str, object], curves: Mapping[str, tuple],
     bar.set_ticks(ticks)
     bar.set_ticklabels([f"{t:g}" for t in ticks])
     bar.ax.yaxis.set_minor_formatter(NullFormatter())
-    _legend_below(fig, axes, offset=-0.03, ncol=3)
+    _legend_below(fig, offset=-0.03, ncol=3)
     return fig
 
 
@@ -157,7 +157,7 @@ def propagation(theory, measured, *, quantities: Sequence[str] = ("c", "q"),
             if row == len(quantities) - 1:
                 ax.set_xlabel("layer $l$")
     fig.tight_layout()
-    _legend_below(fig, axes, ncol=3)
+    _legend_below(fig, ncol=3)
     return fig
 
 
@@ -205,7 +205,7 @@ def layer_profiles(layers, *, row: str, col: str, hue: str = "phase", floor: flo
             if j == 0:
                 ax.set_ylabel("layer density (log scale)")
     fig.tight_layout()
-    _legend_below(fig, axes, offset=0.0)
+    _legend_below(fig)
     return fig
 
 
@@ -246,7 +246,7 @@ def metric_vs_compression(runs, *, row: str, col: str, hue: str = "phase",
             if j == 0:
                 ax.set_ylabel(ylabel)
     fig.tight_layout()
-    _legend_below(fig, axes, offset=0.0)
+    _legend_below(fig)
     return fig
 
 
@@ -280,7 +280,7 @@ def metric_vs_depth(runs, *, depth: str, hue: str, col: str, colors: Mapping, la
         ax.set_title(col_label(c))
     axes[0, 0].set_ylabel(ylabel)
     fig.tight_layout()
-    _legend_below(fig, axes, offset=0.0)
+    _legend_below(fig)
     return fig
 
 
